@@ -1,0 +1,96 @@
+import { Context, Layer } from "effect"
+import type { Redacted } from "effect"
+
+/** How Switchyard talks to a provider's API. */
+export type ProviderInterface = "openai" | "anthropic" | "azure_openai" | "gemini" | "groq" | "plano"
+
+/** One entry of `model_providers`, resolved: names split, defaults filled, `$VAR`s substituted. */
+export interface ProviderConfig {
+  /** Lookup key: the explicit `name`, else the full `model` string (e.g. `openai/gpt-4o`). */
+  readonly name: string
+  /** The full `model` string as written (e.g. `openai/gpt-4o`, `openai/*`). */
+  readonly model: string
+  /** Text before the first `/` (e.g. `openai`, `anthropic`, `together_ai`, or any custom prefix). */
+  readonly provider: string
+  /** Everything after the first `/` (e.g. `gpt-4o`, `hf.co/katanemo/Arch-Router-1.5B.gguf:Q4_K_M`); `*` for wildcards. */
+  readonly modelId: string
+  readonly wildcard: boolean
+  /** The wire API of the upstream. */
+  readonly interface: ProviderInterface
+  /** `base_url` when given (no trailing slash), else undefined (the provider default applies). */
+  readonly baseUrl: string | undefined
+  /** The resolved access key; undefined when not configured or its variable is unset. */
+  readonly accessKey: Redacted.Redacted<string> | undefined
+  /** When `access_key` names an environment variable that is unset: its name (the request fails clearly at call time). */
+  readonly missingKeyVar: string | undefined
+  readonly isDefault: boolean
+  readonly passthroughAuth: boolean
+  readonly headers: Readonly<Record<string, string>>
+  /** Hidden from `/v1/models` (e.g. a router model added only to serve routing). */
+  readonly internal: boolean
+}
+
+export type SelectionPreference = "none" | "cheapest" | "fastest"
+
+/** A routing preference (v0.4 top-level shape; v0.3 per-provider ones are migrated into it). */
+export interface RoutePreference {
+  readonly name: string
+  readonly description: string
+  /** Ranked candidate models (provider names or `provider/id` strings). */
+  readonly models: ReadonlyArray<string>
+  /** Switchyard extension: sample utterances that help the embedded router. */
+  readonly examples: ReadonlyArray<string>
+  readonly prefer: SelectionPreference
+}
+
+export type RouterSettings =
+  | { readonly type: "embedded"; readonly threshold: number | undefined }
+  | {
+    readonly type: "llm"
+    /** The provider `name` (or `provider/id`) that serves routing calls. */
+    readonly model: string
+    readonly timeoutMs: number
+    /** Token budget of the Arch-Router prompt (Plano 5789694d: 2048). */
+    readonly maxTokens: number
+  }
+
+export interface RoutingSettings {
+  readonly sessionTtlSeconds: number
+  readonly sessionMaxEntries: number
+  readonly sessionSweepIntervalSeconds: number
+  /** A request header whose value scopes session keys (e.g. a tenant id). */
+  readonly sessionScopeHeader: string | undefined
+  /** Bearer key guarding the pins API; undefined = open. */
+  readonly adminKey: Redacted.Redacted<string> | undefined
+  readonly router: RouterSettings
+}
+
+export interface ListenerConfig {
+  readonly address: string
+  readonly port: number
+  /** Whole-request timeout towards the upstream (listener `timeout`, default 300 s). */
+  readonly timeoutMs: number
+  /** Request body limit (Switchyard extension `max_body_bytes`, default 10 MiB). */
+  readonly maxBodyBytes: number
+}
+
+/** The gateway's configuration after loading, migration and validation. */
+export interface ResolvedConfig {
+  readonly version: string
+  readonly listener: ListenerConfig
+  readonly providers: ReadonlyArray<ProviderConfig>
+  /** `model_aliases`: alias → target (a provider name or bare model id). */
+  readonly aliases: ReadonlyMap<string, string>
+  /** Effective routing preferences in config order. */
+  readonly routingPreferences: ReadonlyArray<RoutePreference>
+  readonly routing: RoutingSettings
+  /** Plano keys present in the file that Switchyard does not implement (dotted paths). */
+  readonly ignoredKeys: ReadonlyArray<string>
+  /** Non-fatal findings (deprecations, merges, ignored inline preferences, …). */
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** The loaded configuration. Swap it with `layer(resolved)` in tests or embedding apps. */
+export class GatewayConfig extends Context.Tag("switchyard/GatewayConfig")<GatewayConfig, ResolvedConfig>() {}
+
+export const layer = (config: ResolvedConfig): Layer.Layer<GatewayConfig> => Layer.succeed(GatewayConfig, config)

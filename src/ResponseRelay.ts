@@ -1,0 +1,154 @@
+import type { ServerResponse } from "node:http"
+import { pipeline } from "node:stream"
+import type { Transform } from "node:stream"
+import { fromMessagesResponse, messagesStreamToChat } from "./ChatToMessages.js"
+import { toAnthropicErrorBody, toOpenAIErrorBody } from "./ErrorTranslation.js"
+import type { ClientApi } from "./GatewayError.js"
+import { chatStreamToMessages, fromChatResponse } from "./MessagesToChat.js"
+import type { Wire } from "./Providers.js"
+import type { UpstreamResponse } from "./Upstream.js"
+
+/** Upstream response headers that describe the hop, not the payload; never copied to the client. */
+const hopHeaders = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-length",
+  "proxy-connection",
+  "upgrade",
+  "trailer",
+  "te",
+  "date",
+  "server"
+])
+
+const copyHeaders = (
+  from: UpstreamResponse["headers"],
+  into: Record<string, string | ReadonlyArray<string>>,
+  keepLength: boolean
+) => {
+  for (const name in from) {
+    const value = from[name]
+    if (value === undefined) continue
+    if (hopHeaders.has(name) && !(keepLength && name === "content-length")) continue
+    into[name] = value
+  }
+}
+
+const collect = (upstream: UpstreamResponse, limit: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const parts: Array<Buffer> = []
+    let size = 0
+    upstream.body.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        upstream.body.destroy()
+        reject(new Error(`upstream body larger than ${limit} bytes`))
+      } else parts.push(chunk)
+    })
+    upstream.body.once("end", () => resolve(Buffer.concat(parts, size)))
+    upstream.body.once("error", reject)
+  })
+
+const maxTranslatedBody = 64 * 1024 * 1024
+
+/** How one upstream response reaches the client. */
+export interface RelayPlan {
+  readonly client: ClientApi
+  readonly wire: Wire
+  readonly stream: boolean
+  /** For OpenAI clients of an Anthropic upstream: emit the final usage chunk. */
+  readonly includeUsage: boolean
+  /** The model name to report when the upstream does not say. */
+  readonly model: string
+  /** `x-routing-*` and `server-timing` headers. */
+  readonly extraHeaders: Record<string, string>
+}
+
+const sameApi = (plan: RelayPlan) => (plan.client === "openai") === (plan.wire === "chat")
+
+const writeJson = (res: ServerResponse, status: number, headers: Record<string, string | ReadonlyArray<string>>, body: string) => {
+  headers["content-type"] = "application/json"
+  headers["content-length"] = String(Buffer.byteLength(body))
+  res.writeHead(status, headers)
+  res.end(body)
+}
+
+/**
+ * Sends an upstream response to the client: same-API bodies are piped byte for byte; cross-API bodies are translated
+ * (frame by frame for streams); errors keep the upstream status and take the client's error shape.
+ * Calls `done` once the response is finished or abandoned.
+ */
+export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: RelayPlan, done: (error?: Error) => void) => {
+  const status = upstream.statusCode
+  const headers: Record<string, string | ReadonlyArray<string>> = {}
+  const same = sameApi(plan)
+  if (status >= 400) {
+    collect(upstream, 1 << 20).then(
+      (raw) => {
+        copyHeaders(upstream.headers, headers, false)
+        const body = same
+          ? raw.toString("utf8")
+          : plan.client === "openai"
+          ? toOpenAIErrorBody(status, raw)
+          : toAnthropicErrorBody(status, raw)
+        Object.assign(headers, plan.extraHeaders)
+        if (same && typeof upstream.headers["content-type"] === "string") {
+          headers["content-length"] = String(Buffer.byteLength(body))
+          res.writeHead(status, headers)
+          res.end(body)
+        } else writeJson(res, status, headers, body)
+        done()
+      },
+      (error: Error) => done(error)
+    )
+    return
+  }
+  if (same) {
+    copyHeaders(upstream.headers, headers, true)
+    Object.assign(headers, plan.extraHeaders)
+    res.writeHead(status, headers)
+    pipeline(upstream.body, res, (error) => done(error ?? undefined))
+    return
+  }
+  if (plan.stream) {
+    const translator: Transform = plan.client === "openai"
+      ? messagesStreamToChat({ includeUsage: plan.includeUsage, model: plan.model })
+      : chatStreamToMessages({ model: plan.model })
+    copyHeaders(upstream.headers, headers, false)
+    Object.assign(headers, plan.extraHeaders)
+    headers["content-type"] = "text/event-stream; charset=utf-8"
+    headers["cache-control"] = "no-cache"
+    res.writeHead(status, headers)
+    pipeline(upstream.body, translator, res, (error) => done(error ?? undefined))
+    return
+  }
+  collect(upstream, maxTranslatedBody).then(
+    (raw) => {
+      let translated: string
+      try {
+        const parsed: unknown = JSON.parse(raw.toString("utf8"))
+        translated = JSON.stringify(
+          plan.client === "openai"
+            ? fromMessagesResponse(parsed as Parameters<typeof fromMessagesResponse>[0], { model: plan.model })
+            : fromChatResponse(parsed as Parameters<typeof fromChatResponse>[0], { model: plan.model })
+        )
+      } catch {
+        const message = "The provider returned a response that could not be translated"
+        translated = plan.client === "openai"
+          ? toOpenAIErrorBody(502, message)
+          : toAnthropicErrorBody(502, message)
+        copyHeaders(upstream.headers, headers, false)
+        Object.assign(headers, plan.extraHeaders)
+        writeJson(res, 502, headers, translated)
+        done()
+        return
+      }
+      copyHeaders(upstream.headers, headers, false)
+      Object.assign(headers, plan.extraHeaders)
+      writeJson(res, status, headers, translated)
+      done()
+    },
+    (error: Error) => done(error)
+  )
+}
