@@ -12,34 +12,53 @@ import { RouteDecider } from "./RouteDecider.js"
 import * as Router from "./Router.js"
 import * as Upstream from "./Upstream.js"
 
-/** Providers, the upstream pool, the router and the pin cache, from a `GatewayConfig`. */
-export const layerServices = Layer.mergeAll(Router.layerConfig, PinCache.layerConfig).pipe(
-  Layer.provideMerge(Providers.Default),
-  Layer.provideMerge(Upstream.layer())
-)
+/** Everything the gateway app is made of. */
+export type Services =
+  | GatewayApp
+  | ProxyHandler
+  | RouteDecider
+  | Providers
+  | Upstream.Upstream
+  | Router.Router
+  | PinCache.PinCache
+
+/** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
+export type RouterLayer = Layer.Layer<Router.Router, never, GatewayConfig | Providers | Upstream.Upstream>
+
+/** Swappable parts: the router (default: chosen by config) and the pin store (default: in-memory LRU). */
+export interface Parts {
+  readonly router?: RouterLayer | undefined
+  readonly pins?: Layer.Layer<PinCache.PinCache, never, GatewayConfig> | undefined
+}
 
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
-export const layerApp: Layer.Layer<
-  GatewayApp | ProxyHandler | RouteDecider | Providers | Upstream.Upstream | Router.Router | PinCache.PinCache,
-  never,
-  GatewayConfig
-> = GatewayApp.Default.pipe(
-  Layer.provideMerge(ProxyHandler.Default),
-  Layer.provideMerge(RouteDecider.Default),
-  Layer.provideMerge(layerServices)
-)
+export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, never, GatewayConfig> => {
+  const base = Layer.mergeAll(Providers.Default, Upstream.layer())
+  const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCache.layerConfig).pipe(
+    Layer.provideMerge(base)
+  )
+  return GatewayApp.Default.pipe(
+    Layer.provideMerge(ProxyHandler.Default),
+    Layer.provideMerge(RouteDecider.Default),
+    Layer.provideMerge(services)
+  )
+}
+
+/** The gateway app with the default parts. */
+export const layerApp = layerAppWith()
 
 /** The gateway on its own `node:http` server (the standalone program). */
-export const layerServer = (options: GatewayServer.ListenOptions = {}) =>
-  GatewayServer.layer(options).pipe(Layer.provideMerge(layerApp))
+export const layerServer = (options: GatewayServer.ListenOptions & Parts = {}) =>
+  GatewayServer.layer(options).pipe(Layer.provideMerge(layerAppWith(options)))
 
 /**
  * The gateway served by an `@effect/platform` `HttpServer` the embedding app provides (e.g. `NodeHttpServer.layer`).
- * The proxy path needs a Node server underneath.
+ * The proxy path writes to the Node response underneath, so the server must be a Node one.
  */
-export const layer: Layer.Layer<never, never, HttpServer.HttpServer | GatewayConfig> = Layer.unwrapScoped(
-  Effect.map(GatewayApp, (app) => HttpServer.serve(app.httpApp))
-).pipe(Layer.provide(layerApp))
+export const layer = (parts: Parts = {}): Layer.Layer<never, never, HttpServer.HttpServer | GatewayConfig> =>
+  Layer.unwrapScoped(Effect.map(GatewayApp, (app) => HttpServer.serve(app.httpApp))).pipe(
+    Layer.provide(layerAppWith(parts))
+  )
 
 /** Loads the configuration from a YAML file (Plano's `config.yaml`). */
 export const layerConfigFile = (path: string) => ConfigFile.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer))
