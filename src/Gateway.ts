@@ -11,6 +11,7 @@ import { ProxyHandler } from "./ProxyHandler.js"
 import { RouteDecider } from "./RouteDecider.js"
 import * as Router from "./Router.js"
 import * as Upstream from "./Upstream.js"
+import type { WordVectorsLoadError } from "./WordVectors.js"
 
 /** Everything the gateway app is made of. */
 export type Services =
@@ -23,7 +24,7 @@ export type Services =
   | PinCache.PinCache
 
 /** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
-export type RouterLayer = Layer.Layer<Router.Router, never, GatewayConfig | Providers | Upstream.Upstream>
+export type RouterLayer = Layer.Layer<Router.Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream.Upstream>
 
 /** Swappable parts: the router (default: chosen by config) and the pin store (default: in-memory LRU). */
 export interface Parts {
@@ -32,7 +33,7 @@ export interface Parts {
 }
 
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
-export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, never, GatewayConfig> => {
+export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, WordVectorsLoadError, GatewayConfig> => {
   const base = Layer.mergeAll(Providers.Default, Upstream.layer())
   const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCache.layerConfig).pipe(
     Layer.provideMerge(base)
@@ -55,7 +56,7 @@ export const layerServer = (options: GatewayServer.ListenOptions & Parts = {}) =
  * The gateway served by an `@effect/platform` `HttpServer` the embedding app provides (e.g. `NodeHttpServer.layer`).
  * The proxy path writes to the Node response underneath, so the server must be a Node one.
  */
-export const layer = (parts: Parts = {}): Layer.Layer<never, never, HttpServer.HttpServer | GatewayConfig> =>
+export const layer = (parts: Parts = {}): Layer.Layer<never, WordVectorsLoadError, HttpServer.HttpServer | GatewayConfig> =>
   Layer.unwrapScoped(Effect.map(GatewayApp, (app) => HttpServer.serve(app.httpApp))).pipe(
     Layer.provide(layerAppWith(parts))
   )

@@ -7,6 +7,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import type { RoutePreference } from "./GatewayConfig.js"
 import { Providers } from "./Providers.js"
 import { Upstream } from "./Upstream.js"
+import type { WordVectorsLoadError } from "./WordVectors.js"
 
 /** What a router concluded for one conversation. */
 export interface RouterDecision {
@@ -176,7 +177,8 @@ export const layerLlm = (options: { readonly model: string; readonly timeoutMs: 
   Layer.effect(Router, makeLlm(options))
 
 /** The router `routing.router` (or `overrides.llm_routing_model`) selects. */
-export const layerConfig: Layer.Layer<Router, never, GatewayConfig | Providers | Upstream> = Layer.unwrapEffect(
+export const layerConfig: Layer.Layer<Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream> =
+  Layer.unwrapEffect(
   Effect.map(GatewayConfig, (config) => {
     const settings = config.routing.router
     return settings.type === "llm"

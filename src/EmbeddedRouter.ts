@@ -1,0 +1,282 @@
+import { Effect } from "effect"
+import type { Turn } from "./Conversation.js"
+import * as TextFeatures from "./TextFeatures.js"
+import type { MessageFeatures } from "./TextFeatures.js"
+import * as WordVectors from "./WordVectors.js"
+
+/** A route as the embedded router sees it. */
+export interface RouteSpec {
+  readonly name: string
+  readonly description: string
+  /** Sample utterances (a Switchyard extension). */
+  readonly examples?: ReadonlyArray<string>
+}
+
+/** The router's answer: a route name, or null for "no route". */
+export interface Classification {
+  readonly route: string | null
+  /** 0..1: how sure the router is of `route` (of "no route" when `route` is null). */
+  readonly confidence: number
+}
+
+interface RouteTerm {
+  readonly stem: string
+  readonly row: number
+  readonly weight: number
+}
+
+interface CompiledRoute {
+  readonly name: string
+  readonly terms: ReadonlyArray<RouteTerm>
+  readonly concepts: ReadonlyMap<string, number>
+}
+
+/** Routes compiled once for fast classification (opaque; cache it per route set). */
+export interface CompiledRoutes {
+  readonly _tag: "CompiledRoutes"
+  readonly routes: ReadonlyArray<CompiledRoute>
+  readonly vectors: WordVectors.WordVectors
+  /** The route small talk goes to, when a route describes casual conversation. */
+  readonly casualRoute: number
+  /** Per query word: its best match against each route; filled lazily, bounded. */
+  readonly cache: Map<string, Float32Array>
+}
+
+/** Tunable constants; exported so the evaluation tool can explore them. */
+export const params = {
+  /** Default score below which the answer is "no route". */
+  threshold: 0.06,
+  /** Cosine similarity below which two different words are unrelated. */
+  simFloor: 0.5,
+  /** Weight of a topic concept (code, math, ...) relative to a word. */
+  conceptWeight: 4,
+  /** Weight of an action concept (write, explain, summarize, ...) relative to a word. */
+  actionWeight: 7,
+  /** Weight of the "short question" cue against routes for simple queries. */
+  simpleWeight: 5,
+  /** Dampens scores of very short messages. */
+  lengthPrior: 2.5,
+  /** Weight of route-name words relative to description words. */
+  nameWeight: 1.2,
+  /** Weight of example words relative to description words. */
+  exampleWeight: 0.8,
+  /** How much a previous user turn adds to a follow-up. */
+  contextWeight: 0.6,
+  /** Idf at which a route word counts fully. */
+  routeIdfFull: 3,
+  /** Factor on an action match when message and route are about different topics ("write" code vs stories). */
+  topicMismatch: 0.4,
+  /** Content words of a message that count fully; later ones fade. */
+  headWords: 30
+}
+
+const cacheLimit = 20_000
+
+// A message's concept also partly matches a route that names a related one ("fix it" asks for new code).
+const conceptAffinity: Record<string, ReadonlyArray<readonly [string, number]>> = {
+  modify: [["create", 0.8], ["fix", 0.6]],
+  fix: [["modify", 0.8], ["create", 0.5]],
+  create: [["modify", 0.6]],
+  explain: [["reason", 0.5]],
+  reason: [["explain", 0.5]]
+}
+
+const idfOfRow = (row: number) => (row < 0 ? 4.5 : Math.max(0.3, Math.log(1 + (row + 1) / 200)))
+
+const rowOf = (vectors: WordVectors.WordVectors, word: string, stem: string) => {
+  let row = vectors.row(word)
+  if (row < 0) row = vectors.row(stem)
+  if (row < 0) row = vectors.row(stem + "e")
+  return row
+}
+
+/** Compiles route names, descriptions and examples into reusable term tables. */
+export const compileRoutes = (
+  vectors: WordVectors.WordVectors,
+  routes: ReadonlyArray<RouteSpec>
+): CompiledRoutes => {
+  const compiled = routes.map((route): CompiledRoute => {
+    const terms = new Map<string, RouteTerm>()
+    const concepts = new Map<string, number>()
+    const addText = (text: string, scale: number, withConcepts = true) => {
+      const f = TextFeatures.analyzeRouteText(text)
+      for (const t of f.tokens) {
+        if (TextFeatures.stopWords.has(t.word)) continue
+        const row = rowOf(vectors, t.word, t.stem)
+        // Frequent words ("new", "tasks") say little about a route and resemble too many query words.
+        const weight = scale * Math.min(1, Math.max(0.25, idfOfRow(row) / params.routeIdfFull))
+        const known = terms.get(t.stem)
+        if (known === undefined || known.weight < weight) terms.set(t.stem, { stem: t.stem, row, weight })
+      }
+      if (!withConcepts) return
+      for (const [c, n] of f.concepts) concepts.set(c, Math.max(concepts.get(c) ?? 0, Math.min(1, n) * scale))
+    }
+    // Names are often compounds ("infrastructure_as_code") whose words would raise misleading concepts.
+    addText(route.name, params.nameWeight, false)
+    addText(route.description, 1)
+    for (const example of route.examples ?? []) addText(example, params.exampleWeight)
+    return { name: route.name, terms: [...terms.values()], concepts }
+  })
+  const casualRoute = compiled.findIndex((r) => (r.concepts.get("casual") ?? 0) > 0)
+  return { _tag: "CompiledRoutes", routes: compiled, vectors, casualRoute, cache: new Map() }
+}
+
+const simOf = (cos: number) => (cos <= params.simFloor ? 0 : (cos - params.simFloor) / (1 - params.simFloor))
+
+/** Best match of one query word against every route. */
+const matchWord = (compiled: CompiledRoutes, word: string, stem: string, row: number): Float32Array => {
+  const key = word
+  const cached = compiled.cache.get(key)
+  if (cached !== undefined) return cached
+  const out = new Float32Array(compiled.routes.length)
+  compiled.routes.forEach((route, r) => {
+    let best = 0
+    for (const term of route.terms) {
+      let s = 0
+      if (term.stem === stem) s = 1
+      else if (row >= 0 && term.row >= 0) s = simOf(compiled.vectors.cosine(row, term.row))
+      s *= term.weight
+      if (s > best) best = s
+    }
+    out[r] = best
+  })
+  if (compiled.cache.size >= cacheLimit) compiled.cache.clear()
+  compiled.cache.set(key, out)
+  return out
+}
+
+/** Scores of one message against every route, each in 0..1. */
+const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Array => {
+  const n = compiled.routes.length
+  const sums = new Float64Array(n)
+  let total = 0
+  const seen = new Set<string>()
+  let position = 0
+  for (const t of f.tokens) {
+    if (TextFeatures.stopWords.has(t.word) || seen.has(t.stem) || /^\d+$/.test(t.word)) continue
+    seen.add(t.stem)
+    position++
+    const row = rowOf(compiled.vectors, t.word, t.stem)
+    const fade = position <= params.headWords ? 1 : params.headWords / position
+    const w = idfOfRow(row) * fade
+    total += w
+    const m = matchWord(compiled, t.word, t.stem, row)
+    for (let r = 0; r < n; r++) sums[r] += w * m[r]!
+  }
+  const conceptsOf = new Map(f.concepts)
+  if (f.shortQuestion) conceptsOf.set("simple", 1)
+  for (const [c, strength] of conceptsOf) {
+    const base = c === "simple" ? params.simpleWeight : TextFeatures.actionConcepts.has(c)
+      ? params.actionWeight
+      : params.conceptWeight
+    const w = base * Math.sqrt(strength)
+    total += w
+    const related = conceptAffinity[c]
+    const isAction = TextFeatures.actionConcepts.has(c)
+    for (let r = 0; r < n; r++) {
+      const own = compiled.routes[r]!.concepts
+      let m = own.get(c) ?? 0
+      if (related !== undefined) for (const [other, k] of related) m = Math.max(m, k * (own.get(other) ?? 0))
+      if (isAction && m > 0 && topicMismatch(conceptsOf, own)) m *= params.topicMismatch
+      sums[r] += w * m
+    }
+  }
+  for (let r = 0; r < n; r++) sums[r] = sums[r]! / (total + params.lengthPrior)
+  return sums
+}
+
+const isTopic = (c: string) => !TextFeatures.actionConcepts.has(c) && c !== "casual" && c !== "simple"
+
+/** Both sides name topics and none is shared. */
+const topicMismatch = (query: ReadonlyMap<string, number>, route: ReadonlyMap<string, number>) => {
+  let queryHas = false
+  let routeHas = false
+  for (const c of query.keys()) {
+    if (!isTopic(c)) continue
+    queryHas = true
+    if (route.has(c)) return false
+  }
+  for (const c of route.keys()) if (isTopic(c)) routeHas = true
+  return queryHas && routeHas
+}
+
+const pick = (scores: Float64Array) => {
+  let best = -1
+  let second = 0
+  for (let r = 0; r < scores.length; r++) {
+    if (best < 0 || scores[r]! > scores[best]!) {
+      if (best >= 0) second = Math.max(second, scores[best]!)
+      best = r
+    } else second = Math.max(second, scores[r]!)
+  }
+  return { best, top: best < 0 ? 0 : scores[best]!, second }
+}
+
+/** Scores of the latest user intent against every route (exported for the evaluation tool). */
+export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
+  readonly scores: Float64Array
+  readonly smallTalk: boolean
+} => {
+  const n = compiled.routes.length
+  let last = -1
+  for (let i = turns.length - 1; i >= 0; i--) {
+    if (turns[i]!.role === "user" && turns[i]!.content.trim().length > 0) {
+      last = i
+      break
+    }
+  }
+  if (last < 0 || n === 0) return { scores: new Float64Array(n), smallTalk: false }
+  const f = TextFeatures.analyze(turns[last]!.content)
+  if (f.smallTalk) return { scores: new Float64Array(n), smallTalk: true }
+  const out = scoreMessage(compiled, f)
+  if (!f.topicShift) {
+    // Short or anaphoric messages ("and in Go?") take their intent from the turns before.
+    const dependence = (f.continuation ? 0.6 : 0.2) + (f.contentCount <= 4 ? 0.4 : f.contentCount <= 10 ? 0.2 : 0)
+    let weight = params.contextWeight * Math.min(1, dependence)
+    for (let i = last - 1, seen = 0; i >= 0 && seen < 2 && weight > 0.02; i--) {
+      const turn = turns[i]!
+      if (turn.role !== "user" || turn.content.trim().length === 0) continue
+      seen++
+      const pf = TextFeatures.analyze(turn.content)
+      if (pf.smallTalk) continue
+      const prev = scoreMessage(compiled, pf)
+      for (let r = 0; r < n; r++) out[r] = out[r]! + weight * prev[r]!
+      weight *= 0.5
+    }
+  }
+  return { scores: out, smallTalk: false }
+}
+
+/** Picks the route for the latest user intent, or null when no route scores at least `threshold`. */
+export const classify = (
+  compiled: CompiledRoutes,
+  turns: ReadonlyArray<Turn>,
+  threshold: number = params.threshold
+): Classification => {
+  const result = scores(compiled, turns)
+  if (result.smallTalk) {
+    return compiled.casualRoute >= 0
+      ? { route: compiled.routes[compiled.casualRoute]!.name, confidence: 0.9 }
+      : { route: null, confidence: 0.9 }
+  }
+  const { best, second, top } = pick(result.scores)
+  if (best < 0 || top < threshold) {
+    return { route: null, confidence: threshold <= 0 ? 0 : Math.min(1, Math.max(0, 1 - top / threshold) + 0.5) }
+  }
+  const margin = top > 0 ? (top - second) / top : 0
+  const confidence = Math.min(1, 0.5 * Math.min(1, top / (2 * threshold)) + 0.5 * margin)
+  return { route: compiled.routes[best]!.name, confidence }
+}
+
+/** The embedded offline router: loads the word-vector table once; `compile` and `classify` are pure and fast. */
+export class EmbeddedRouter extends Effect.Service<EmbeddedRouter>()("switchyard/EmbeddedRouter", {
+  effect: Effect.gen(function*() {
+    const vectors = yield* WordVectors.load()
+    return {
+      vectors,
+      compile: (routes: ReadonlyArray<RouteSpec>): CompiledRoutes => compileRoutes(vectors, routes),
+      classify
+    } as const
+  }),
+  dependencies: []
+}) {}

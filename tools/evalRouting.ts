@@ -1,0 +1,218 @@
+/**
+ * Evaluates the preference router on a labelled JSONL file (see /work/shared/routing-eval/README.md).
+ *
+ *   npx tsx tools/evalRouting.ts [file.jsonl] [--routesets routesets.json] [--url http://host:port] [--json]
+ *                                [--threshold 0.2] [--split even|odd] [--verbose]
+ *
+ * Without --url it runs the embedded router in-process; with --url it posts every case to a running gateway's
+ * decision endpoint. --split keeps only even- or odd-numbered cases (a hold-out check while tuning).
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { Turn } from "../src/Conversation.js"
+import * as EmbeddedRouter from "../src/EmbeddedRouter.js"
+import * as WordVectors from "../src/WordVectors.js"
+
+interface OpenAiMessage {
+  readonly role: string
+  readonly content?: string | ReadonlyArray<{ readonly type?: string; readonly text?: string }> | null
+  readonly tool_calls?: ReadonlyArray<unknown>
+}
+
+interface Case {
+  readonly id: string
+  readonly routeset: string
+  readonly messages: ReadonlyArray<OpenAiMessage>
+  readonly expected: string | null
+  readonly kind: string
+  readonly note?: string
+}
+
+type Routesets = Record<string, ReadonlyArray<EmbeddedRouter.RouteSpec>>
+
+const roles = new Set(["system", "developer", "user", "assistant", "tool"])
+
+/** A local converter (the gateway's own lives in src/Conversation.ts): text parts only, tool calls dropped. */
+export const toTurns = (messages: ReadonlyArray<OpenAiMessage>): Array<Turn> =>
+  messages.flatMap((m): Array<Turn> => {
+    if (!roles.has(m.role)) return []
+    const content = typeof m.content === "string"
+      ? m.content
+      : Array.isArray(m.content)
+      ? m.content.map((p) => (typeof p.text === "string" ? p.text : "")).join("\n")
+      : ""
+    return [{ role: m.role as Turn["role"], content }]
+  })
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => {
+  const i = argv.indexOf(name)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+const valueFlags = new Set(["--routesets", "--url", "--threshold", "--split", "--params"])
+const positional = argv.filter((a, i) => !a.startsWith("--") && !valueFlags.has(argv[i - 1] ?? ""))
+const file = positional[0] ?? "/work/shared/routing-eval/dev.jsonl"
+const routesetsFile = flag("--routesets") ?? path.join(path.dirname(file), "routesets.json")
+const url = flag("--url")
+const asJson = argv.includes("--json")
+const verbose = argv.includes("--verbose")
+const thresholdArg = flag("--threshold")
+const threshold = thresholdArg === undefined ? undefined : Number(thresholdArg)
+const split = flag("--split")
+const paramsArg = flag("--params")
+if (paramsArg !== undefined) Object.assign(EmbeddedRouter.params, JSON.parse(paramsArg) as object)
+const sweep = argv.includes("--sweep")
+
+const routesets = JSON.parse(fs.readFileSync(routesetsFile, "utf8")) as Routesets
+const cases = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim().length > 0)
+  .map((l) => JSON.parse(l) as Case)
+  .filter((_c, i) => split === undefined || (split === "even" ? i % 2 === 0 : i % 2 === 1))
+
+interface Outcome {
+  readonly c: Case
+  readonly got: string | null
+  readonly ms: number
+  readonly detail?: string
+}
+
+const percentile = (xs: ReadonlyArray<number>, p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+const runEmbedded = async (): Promise<{ outcomes: Array<Outcome>; loadMs: number }> => {
+  const t0 = performance.now()
+  const vectors = await Effect.runPromise(WordVectors.load())
+  const loadMs = performance.now() - t0
+  const compiled = new Map<string, EmbeddedRouter.CompiledRoutes>()
+  const compiledFor = (id: string) => {
+    let c = compiled.get(id)
+    if (c === undefined) {
+      c = EmbeddedRouter.compileRoutes(vectors, routesets[id] ?? [])
+      compiled.set(id, c)
+    }
+    return c
+  }
+  const inputs = cases.map((c) => ({ c, turns: toTurns(c.messages), compiled: compiledFor(c.routeset) }))
+  if (sweep) {
+    for (let th = 0; th <= 0.3001; th += 0.01) {
+      const got = inputs.map((i) => ({ i, r: EmbeddedRouter.classify(i.compiled, i.turns, th).route }))
+      const ok = got.filter((g) => g.r === g.i.c.expected).length
+      const per = [...new Set(cases.map((c) => c.routeset))].sort().map((rs) => {
+        const xs = got.filter((g) => g.i.c.routeset === rs)
+        return `${rs}=${(100 * xs.filter((g) => g.r === g.i.c.expected).length / xs.length).toFixed(0)}`
+      })
+      console.log(`threshold ${th.toFixed(2)}: ${(100 * ok / inputs.length).toFixed(1)}%  ${per.join(" ")}`)
+    }
+  }
+  // Warm-up: JIT and the per-word caches, as in a long-running gateway.
+  for (let k = 0; k < 3; k++) for (const i of inputs) EmbeddedRouter.classify(i.compiled, i.turns, threshold)
+  const outcomes = inputs.map(({ c, compiled, turns }) => {
+    const t = performance.now()
+    const result = EmbeddedRouter.classify(compiled, turns, threshold)
+    const ms = performance.now() - t
+    const detail = verbose
+      ? [...EmbeddedRouter.scores(compiled, turns).scores].map((s, r) => `${compiled.routes[r]!.name}=${s.toFixed(3)}`)
+        .join(" ")
+      : undefined
+    return detail === undefined ? { c, got: result.route, ms } : { c, got: result.route, ms, detail }
+  })
+  return { outcomes, loadMs }
+}
+
+const runRemote = async (base: string): Promise<Array<Outcome>> => {
+  const outcomes: Array<Outcome> = []
+  for (const c of cases) {
+    const body = {
+      model: "eval",
+      messages: c.messages,
+      routing_preferences: (routesets[c.routeset] ?? []).map((r) => ({
+        name: r.name,
+        description: r.description,
+        models: [`eval/${r.name}`]
+      }))
+    }
+    const t = performance.now()
+    const res = await fetch(`${base.replace(/\/$/, "")}/routing/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body)
+    })
+    const wall = performance.now() - t
+    const json = (await res.json()) as { route?: string | null; latency_ms?: number }
+    const route = typeof json.route === "string" && json.route.length > 0 && json.route !== "other" ? json.route : null
+    outcomes.push({ c, got: route, ms: typeof json.latency_ms === "number" ? json.latency_ms : wall })
+  }
+  return outcomes
+}
+
+const main = async () => {
+  const { loadMs, outcomes } = url === undefined
+    ? await runEmbedded()
+    : { outcomes: await runRemote(url), loadMs: undefined }
+  const acc = (xs: ReadonlyArray<Outcome>) => ({
+    correct: xs.filter((o) => o.got === o.c.expected).length,
+    total: xs.length,
+    accuracy: xs.length === 0 ? 0 : xs.filter((o) => o.got === o.c.expected).length / xs.length
+  })
+  const groupBy = (key: (o: Outcome) => string) => {
+    const groups = new Map<string, Array<Outcome>>()
+    for (const o of outcomes) groups.set(key(o), [...(groups.get(key(o)) ?? []), o])
+    return Object.fromEntries([...groups].sort().map(([k, xs]) => [k, acc(xs)]))
+  }
+  const predictedNull = outcomes.filter((o) => o.got === null)
+  const expectedNull = outcomes.filter((o) => o.c.expected === null)
+  const ms = outcomes.map((o) => o.ms)
+  const report = {
+    mode: url === undefined ? "embedded" : `remote ${url}`,
+    file,
+    overall: acc(outcomes),
+    byRouteset: groupBy((o) => o.c.routeset),
+    byKind: groupBy((o) => o.c.kind),
+    noRoute: {
+      precision: predictedNull.length === 0 ? 1 : predictedNull.filter((o) => o.c.expected === null).length /
+        predictedNull.length,
+      recall: expectedNull.length === 0 ? 1 : expectedNull.filter((o) => o.got === null).length / expectedNull.length
+    },
+    latencyMs: { p50: percentile(ms, 50), p99: percentile(ms, 99), max: percentile(ms, 100) },
+    loadMs,
+    confusions: outcomes.filter((o) => o.got !== o.c.expected).map((o) => ({
+      id: o.c.id,
+      routeset: o.c.routeset,
+      kind: o.c.kind,
+      expected: o.c.expected,
+      got: o.got,
+      ...(o.detail === undefined ? {} : { scores: o.detail })
+    }))
+  }
+  if (asJson) {
+    console.log(JSON.stringify(report, null, 2))
+    return
+  }
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`
+  const line = (name: string, a: { correct: number; total: number; accuracy: number }) =>
+    console.log(`  ${name.padEnd(16)} ${pct(a.accuracy).padStart(6)}  (${a.correct}/${a.total})`)
+  console.log(`${report.mode}: ${file}`)
+  line("overall", report.overall)
+  console.log("per routeset:")
+  for (const [k, a] of Object.entries(report.byRouteset)) line(k, a)
+  console.log("per kind:")
+  for (const [k, a] of Object.entries(report.byKind)) line(k, a)
+  console.log(`no route: precision ${pct(report.noRoute.precision)}, recall ${pct(report.noRoute.recall)}`)
+  const us = (x: number) => `${(x * 1000).toFixed(0)} µs`
+  console.log(`decision time: p50 ${us(report.latencyMs.p50)}, p99 ${us(report.latencyMs.p99)}, max ${
+    us(report.latencyMs.max)
+  }${loadMs === undefined ? "" : `; vector table loaded in ${loadMs.toFixed(0)} ms`}`)
+  console.log(`confusions (${report.confusions.length}):`)
+  for (const c of report.confusions) {
+    console.log(`  ${c.id} [${c.routeset}/${c.kind}] ${c.expected ?? "null"} -> ${c.got ?? "null"}${
+      c.scores === undefined ? "" : `   ${c.scores}`
+    }`)
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e)
+  process.exitCode = 1
+})
