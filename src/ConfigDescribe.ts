@@ -1,0 +1,69 @@
+import { Redacted } from "effect"
+import { scrub } from "./ConfigEnv.js"
+import { catalogEntry } from "./ConfigProviders.js"
+import type { ResolvedConfig } from "./GatewayConfig.js"
+
+const formatMs = (ms: number): string => ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
+
+const formatBytes = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0
+    ? `${bytes / (1024 * 1024)} MiB`
+    : bytes % 1024 === 0
+    ? `${bytes / 1024} KiB`
+    : `${bytes} B`
+
+/** Human-readable lines describing the effective listener, providers, routes and routing settings (no secrets). */
+export const describe = (config: ResolvedConfig): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  const { listener, routing } = config
+  lines.push(
+    `listener ${listener.address}:${listener.port} (timeout ${formatMs(listener.timeoutMs)}, body limit ${
+      formatBytes(listener.maxBodyBytes)
+    })`
+  )
+  for (const p of config.providers) {
+    const url = p.baseUrl ?? catalogEntry(p.provider)?.baseUrl ?? "?"
+    const key = p.passthroughAuth
+      ? "client's Authorization (passthrough)"
+      : p.accessKey !== undefined
+      ? "set"
+      : p.missingKeyVar !== undefined
+      ? `$${p.missingKeyVar} is not set`
+      : "none"
+    const flags = [p.isDefault ? "default" : "", p.internal ? "internal" : ""].filter((f) => f !== "")
+    lines.push(
+      `provider ${p.name}${p.name === p.model ? "" : ` (${p.model})`} → ${p.interface} ${url}${
+        flags.length > 0 ? ` [${flags.join(", ")}]` : ""
+      }; key: ${key}`
+    )
+  }
+  if (config.routingPreferences.length === 0) {
+    lines.push("routes: none (requests go to the requested model, else the default provider)")
+  }
+  for (const route of config.routingPreferences) {
+    lines.push(
+      `route ${route.name} → ${route.models.join(", ")}${route.prefer === "none" ? "" : ` (prefer ${route.prefer})`}${
+        route.examples.length > 0 ? ` [${route.examples.length} examples]` : ""
+      }`
+    )
+  }
+  for (const [alias, target] of config.aliases) lines.push(`alias ${alias} → ${target}`)
+  const router = routing.router
+  lines.push(
+    router.type === "embedded"
+      ? `router: embedded${router.threshold === undefined ? "" : ` (threshold ${router.threshold})`}`
+      : `router: llm via ${router.model} (timeout ${formatMs(router.timeoutMs)}, max ${router.maxTokens} tokens)`
+  )
+  const scope = routing.sessionScopeHeader === undefined ? "" : `, scoped by header ${routing.sessionScopeHeader}`
+  lines.push(
+    `sessions: idle ttl ${routing.sessionTtlSeconds} s, max ${routing.sessionMaxEntries} entries, ` +
+      `sweep every ${routing.sessionSweepIntervalSeconds} s${scope}; ` +
+      `pins API ${routing.adminKey === undefined ? "open" : "requires the admin key"}`
+  )
+  if (config.ignoredKeys.length > 0) lines.push(`ignored (not implemented): ${config.ignoredKeys.join(", ")}`)
+  for (const warning of config.warnings) lines.push(`warning: ${warning}`)
+  const secrets = [...config.providers.map((p) => p.accessKey), routing.adminKey]
+    .filter((key) => key !== undefined)
+    .map((key) => Redacted.value(key))
+  return lines.map((line) => scrub(line, secrets))
+}
