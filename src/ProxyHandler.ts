@@ -2,11 +2,14 @@ import { Cause, Effect, Either, Runtime } from "effect"
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { toMessagesRequest } from "./ChatToMessages.js"
+import type { ChatRequest } from "./ChatToMessages.js"
+import type { TranslationError } from "./ErrorTranslation.js"
 import { fromChatMessages, fromMessagesRequest } from "./Conversation.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { InvalidRequest, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "./GatewayError.js"
 import type { ClientApi, GatewayError } from "./GatewayError.js"
 import { toChatRequest } from "./MessagesToChat.js"
+import type { MessagesRequest } from "./MessagesToChat.js"
 import { Providers } from "./Providers.js"
 import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
@@ -112,15 +115,22 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         sendJson(res, 200, JSON.stringify(answer), routingHeaders(selection))
       })
 
-    const upstreamBody = (api: ClientApi, wire: "chat" | "messages", body: JsonObject, modelId: string) => {
+    const upstreamBody = (
+      api: ClientApi,
+      wire: "chat" | "messages",
+      body: JsonObject,
+      modelId: string
+    ): Either.Either<string, TranslationError> => {
       if ((api === "openai") === (wire === "chat")) {
         body.model = modelId
         return Either.right(JSON.stringify(body))
       }
-      const translated = api === "openai"
-        ? toMessagesRequest(body as Parameters<typeof toMessagesRequest>[0], { model: modelId })
-        : toChatRequest(body as Parameters<typeof toChatRequest>[0], { model: modelId, stream: body.stream === true })
-      return Either.map(translated, (b) => JSON.stringify(b))
+      return api === "openai"
+        ? Either.map(toMessagesRequest(body as ChatRequest, { model: modelId }), (b) => JSON.stringify(b))
+        : Either.map(
+          toChatRequest(body as MessagesRequest, { model: modelId, stream: body.stream === true }),
+          (b) => JSON.stringify(b)
+        )
     }
 
     const proxy = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, abort: AbortController) =>

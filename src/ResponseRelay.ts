@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http"
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http"
 import { pipeline } from "node:stream"
 import type { Transform } from "node:stream"
 import { fromMessagesResponse, messagesStreamToChat } from "./ChatToMessages.js"
@@ -24,7 +24,7 @@ const hopHeaders = new Set([
 
 const copyHeaders = (
   from: UpstreamResponse["headers"],
-  into: Record<string, string | ReadonlyArray<string>>,
+  into: OutgoingHttpHeaders,
   keepLength: boolean
 ) => {
   for (const name in from) {
@@ -67,7 +67,7 @@ export interface RelayPlan {
 
 const sameApi = (plan: RelayPlan) => (plan.client === "openai") === (plan.wire === "chat")
 
-const writeJson = (res: ServerResponse, status: number, headers: Record<string, string | ReadonlyArray<string>>, body: string) => {
+const writeJson = (res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string) => {
   headers["content-type"] = "application/json"
   headers["content-length"] = String(Buffer.byteLength(body))
   res.writeHead(status, headers)
@@ -81,7 +81,7 @@ const writeJson = (res: ServerResponse, status: number, headers: Record<string, 
  */
 export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: RelayPlan, done: (error?: Error) => void) => {
   const status = upstream.statusCode
-  const headers: Record<string, string | ReadonlyArray<string>> = {}
+  const headers: OutgoingHttpHeaders = {}
   const same = sameApi(plan)
   if (status >= 400) {
     collect(upstream, 1 << 20).then(

@@ -1,4 +1,5 @@
 import { Context, Effect, Layer } from "effect"
+import type { IncomingHttpHeaders } from "node:http"
 import type { Readable } from "node:stream"
 import { Agent } from "undici"
 import type { Dispatcher } from "undici"
@@ -16,7 +17,7 @@ export interface UpstreamRequest {
 /** The upstream's answer; `body` is a Node stream that must be consumed or destroyed. */
 export interface UpstreamResponse {
   readonly statusCode: number
-  readonly headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  readonly headers: IncomingHttpHeaders
   readonly body: Readable
 }
 
