@@ -10,7 +10,8 @@ import type { Pin } from "./PinCache.js"
 import { Providers } from "./Providers.js"
 import * as SessionKey from "./SessionKey.js"
 
-const corsHeaders = {
+/** Headers of the CORS preflight answer (Plano §2.4, plus the session headers). */
+export const corsHeaders = {
   allow: "GET, POST, DELETE, OPTIONS",
   "access-control-allow-origin": "*",
   "access-control-allow-headers": "Authorization, Content-Type, X-Routing-Session-Id, X-Model-Affinity",
@@ -50,7 +51,6 @@ export const layerInfo = HttpLayerRouter.use((router) =>
       "/v1/models",
       HttpServerResponse.text(models, { contentType: "application/json" })
     )
-    yield* router.add("OPTIONS", "*", HttpServerResponse.empty({ status: 204, headers: corsHeaders }))
   })
 )
 

@@ -39,7 +39,13 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
 
     const routed = yield* HttpLayerRouter.toHttpEffect(Layer.mergeAll(AdminApi.layer, proxyRoutes))
     const httpApp = routed.pipe(
-      Effect.catchTag("RouteNotFound", (e) => Effect.succeed(notFound(e.request.method, e.request.url)))
+      // Preflight is answered for any path, so it is the not-found fallback rather than a route of its own.
+      Effect.catchTag("RouteNotFound", (e) =>
+        Effect.succeed(
+          e.request.method === "OPTIONS"
+            ? HttpServerResponse.empty({ status: 204, headers: AdminApi.corsHeaders })
+            : notFound(e.request.method, e.request.url)
+        ))
     )
     const platformListener = yield* NodeHttpServer.makeHandler(httpApp)
 
