@@ -65,9 +65,8 @@ export const layerPins = HttpLayerRouter.use((router) =>
     const authorize = Effect.gen(function*() {
       if (adminKey === undefined) return
       const request = yield* HttpServerRequest.HttpServerRequest
-      const auth = request.headers.authorization ?? ""
-      const given = auth.replace(/^Bearer\s+/i, "")
-      if (!sameSecret(given, Redacted.value(adminKey))) return yield* new Unauthorized()
+      const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")
+      if (match === null || !sameSecret(match[1]!, Redacted.value(adminKey))) return yield* new Unauthorized()
     })
 
     const keyOf = Effect.gen(function*() {
