@@ -90,8 +90,16 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
         // Inline preferences may name models this gateway does not serve; take the first one it does.
         const served = decision.models.map((m) => providers.resolve(m)).find((t) => t !== undefined)
         if (served === undefined) {
-          yield* Effect.logWarning(`route ${decision.route} names no configured model; using the fallback`)
-          return { ...plain("no_match", null, decision.confidence), candidates: decision.models }
+          // Reported as decided (the decision endpoint does not validate models); the proxy answers 404 for it.
+          return {
+            model: decision.models[0] ?? "",
+            target: undefined,
+            route: decision.route,
+            reason: "routed" as const,
+            pin: "none" as const,
+            candidates: decision.models,
+            confidence: decision.confidence
+          }
         }
         return {
           model: served.name,

@@ -5,6 +5,7 @@ import type { Turn } from "../src/Conversation.js"
 import { EmbeddedRouter } from "../src/EmbeddedRouter.js"
 import type { RouteSpec } from "../src/EmbeddedRouter.js"
 import * as WordVectors from "../src/WordVectors.js"
+import { routingEvalDir } from "./support/DevSet.js"
 
 const routes: ReadonlyArray<RouteSpec> = [
   { name: "coding", description: "writing new code: functions, classes, scripts and small programs" },
@@ -133,7 +134,7 @@ describe("EmbeddedRouter", () => {
 
   it.effect("reaches the accuracy targets on the dev set", () =>
     withRouter((router) => {
-      const dir = "/work/shared/routing-eval"
+      const dir = routingEvalDir()
       const routesets = JSON.parse(fs.readFileSync(`${dir}/routesets.json`, "utf8")) as Record<string, Array<RouteSpec>>
       const lines = fs.readFileSync(`${dir}/dev.jsonl`, "utf8").split("\n").filter((l) => l.trim().length > 0)
       const compiled = new Map(Object.entries(routesets).map(([id, rs]) => [id, router.compile(rs)] as const))

@@ -7,6 +7,7 @@
  * Without --url it runs the embedded router in-process; with --url it posts every case to a running gateway's
  * decision endpoint. --split keeps only even- or odd-numbered cases (a hold-out check while tuning).
  */
+import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -52,7 +53,9 @@ const flag = (name: string) => {
 }
 const valueFlags = new Set(["--routesets", "--url", "--threshold", "--split", "--params"])
 const positional = argv.filter((a, i) => !a.startsWith("--") && !valueFlags.has(argv[i - 1] ?? ""))
-const file = positional[0] ?? "/work/shared/routing-eval/dev.jsonl"
+// Default: the dev set in ../shared beside the repository (CI's layout), else the workplace copy.
+const besideRepo = fileURLToPath(new URL("../../shared/routing-eval/dev.jsonl", import.meta.url))
+const file = positional[0] ?? (fs.existsSync(besideRepo) ? besideRepo : "/work/shared/routing-eval/dev.jsonl")
 const routesetsFile = flag("--routesets") ?? path.join(path.dirname(file), "routesets.json")
 const url = flag("--url")
 const asJson = argv.includes("--json")
