@@ -1,4 +1,4 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schedule } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { GatewayApp } from "./GatewayApp.js"
@@ -47,17 +47,27 @@ export const layer = (options: ListenOptions = {}): Layer.Layer<GatewayServer, E
           })
         }),
         (server) =>
-          Effect.async<void>((resume) => {
-            const force = setTimeout(() => server.closeAllConnections(), drainTimeoutMs)
-            server.close(() => {
-              clearTimeout(force)
-              resume(Effect.void)
-            })
-            server.closeIdleConnections()
-          }).pipe(Effect.zipLeft(Effect.logInfo("stopped; in-flight requests drained")))
+          Effect.raceAll([
+            Effect.async<void>((resume) => {
+              server.close(() => resume(Effect.void))
+            }),
+            // Keep-alive sockets go idle as their last response ends; close them as they do, not at the deadline.
+            Effect.sync(() => server.closeIdleConnections()).pipe(
+              Effect.repeat(Schedule.spaced("50 millis")),
+              Effect.zipRight(Effect.never)
+            ),
+            Effect.sleep(drainTimeoutMs).pipe(
+              Effect.zipRight(Effect.sync(() => server.closeAllConnections())),
+              Effect.zipRight(Effect.never)
+            )
+          ]).pipe(Effect.zipLeft(Effect.logInfo("stopped; in-flight requests drained")))
       )
       const address = server.address() as AddressInfo
       const url = `http://${formatHost(address.address)}:${address.port}`
+      if (config.ignoredKeys.length > 0) {
+        yield* Effect.logWarning(`ignoring Plano keys Switchyard does not implement: ${config.ignoredKeys.join(", ")}`)
+      }
+      for (const warning of config.warnings) yield* Effect.logWarning(warning)
       yield* Effect.logInfo(`listening on ${url}`)
       return { host: address.address, port: address.port, url }
     }).pipe(Effect.annotateLogs({ service: "GatewayServer" }))
