@@ -1,15 +1,15 @@
 import { Cause, Effect, Either, Runtime } from "effect"
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { MessagesRequest } from "./AnthropicWire.js"
 import { toMessagesRequest } from "./ChatToMessages.js"
-import type { ChatRequest } from "./ChatToMessages.js"
 import type { TranslationError } from "./ErrorTranslation.js"
 import { fromChatMessages, fromMessagesRequest } from "./Conversation.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { InvalidRequest, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "./GatewayError.js"
 import type { ClientApi, GatewayError } from "./GatewayError.js"
 import { toChatRequest } from "./MessagesToChat.js"
-import type { MessagesRequest } from "./MessagesToChat.js"
+import type { ChatRequest } from "./OpenAiWire.js"
 import { Providers } from "./Providers.js"
 import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
@@ -133,7 +133,13 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         )
     }
 
-    const proxy = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, abort: AbortController) =>
+    /** Per-exchange state the error path needs: the abort switch and, once decided, the routing headers. */
+    interface Exchange {
+      readonly abort: AbortController
+      decided: Record<string, string> | undefined
+    }
+
+    const proxy = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, exchange: Exchange) =>
       Effect.gen(function*() {
         const { api, body, inlinePreferences, requestedModel, sessionKey, turns } = yield* prepare(endpoint, req)
         if (requestedModel !== undefined && providers.resolve(requestedModel) === undefined) {
@@ -147,6 +153,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
           })
         }
         const selection = yield* decider.decide({ requestedModel, sessionKey, inlinePreferences, turns })
+        exchange.decided = routingHeaders(selection)
         const target = selection.target
         if (target === undefined) return yield* new NoSuchModel({ model: selection.model })
         const endpointInfo = providers.endpoint(target, req.headers)
@@ -156,7 +163,8 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         if (Either.isLeft(payload)) {
           return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
         }
-        const extraHeaders = routingHeaders(selection)
+        const extraHeaders = exchange.decided
+        const abort = exchange.abort
         let timedOut = false
         const timer = setTimeout(() => {
           timedOut = true
@@ -191,32 +199,32 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         })
       })
 
-    const failed = (api: ClientApi, res: ServerResponse) => (cause: Cause.Cause<GatewayError>) =>
+    const failed = (api: ClientApi, res: ServerResponse, exchange: Exchange) => (cause: Cause.Cause<GatewayError>) =>
       Effect.gen(function*() {
         if (Cause.isInterruptedOnly(cause)) return
         const failure = Cause.failureOption(cause)
         if (failure._tag === "Some") {
           const rendered = renderGatewayError(api, failure.value)
           if (rendered.status >= 500) yield* Effect.logWarning(failure.value.message)
-          return sendJson(res, rendered.status, rendered.body)
+          return sendJson(res, rendered.status, rendered.body, exchange.decided)
         }
         yield* Effect.logError("unexpected failure in the proxy", cause)
         const rendered = renderError(api, 500, "server_error", "internal_error", "Internal gateway error")
         if (res.headersSent) res.destroy()
-        else sendJson(res, rendered.status, rendered.body)
+        else sendJson(res, rendered.status, rendered.body, exchange.decided)
       })
 
     /** The whole exchange for one request as an Effect (used by the HttpApp mount); completes when the response ends. */
     const program = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> => {
-      const abort = new AbortController()
+      const exchange: Exchange = { abort: new AbortController(), decided: undefined }
       res.once("close", () => {
-        if (!res.writableFinished) abort.abort()
+        if (!res.writableFinished) exchange.abort.abort()
       })
       const api = clientApiOf(endpoint)
       const work = endpoint === "chat" || endpoint === "messages"
-        ? proxy(endpoint, req, res, abort)
+        ? proxy(endpoint, req, res, exchange)
         : decision(endpoint, req, res)
-      return work.pipe(Effect.catchAllCause(failed(api, res)))
+      return work.pipe(Effect.catchAllCause(failed(api, res, exchange)))
     }
 
     /** A Node request listener for the lean-path endpoints. */

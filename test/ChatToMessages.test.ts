@@ -1,15 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either } from "effect"
-import {
-  defaultMaxTokens,
-  fromMessagesResponse,
-  messagesStreamToChat,
-  messagesStreamTranslator,
-  toMessagesRequest
-} from "../src/ChatToMessages.js"
-import type { ChatRequest, MessagesStreamToChatOptions, ToMessagesRequestOptions } from "../src/ChatToMessages.js"
+import type { MessagesResponse } from "../src/AnthropicWire.js"
+import { defaultMaxTokens, toMessagesRequest } from "../src/ChatToMessages.js"
+import type { ToMessagesRequestOptions } from "../src/ChatToMessages.js"
 import { toOpenAIErrorBody } from "../src/ErrorTranslation.js"
-import type { MessagesResponse } from "../src/MessagesToChat.js"
+import { fromMessagesResponse } from "../src/MessagesResponseToChat.js"
+import { messagesStreamToChat, messagesStreamTranslator } from "../src/MessagesStreamToChat.js"
+import type { MessagesStreamToChatOptions } from "../src/MessagesStreamToChat.js"
+import type { ChatRequest } from "../src/OpenAiWire.js"
 import { parseAll } from "../src/SseParser.js"
 import type {
   AnthropicStreamFixture,

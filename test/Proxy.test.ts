@@ -251,6 +251,7 @@ describe("bad input", () => {
 
   it("names the unset variable when a provider has no key, and never leaks a key", async () => {
     const response = await post("/v1/chat/completions", JSON.stringify({ model: "openai/no-key", messages: [{ role: "user", content: "x" }] }))
+    assert.strictEqual(response.headers.get("x-routing-model"), "openai/no-key")
     const message = await expectError(response, 401, "missing_api_key")
     assert.include(message, "UNSET_TEST_KEY")
     assert.notInclude(message, "test-key")

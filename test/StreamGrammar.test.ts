@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { messagesStreamTranslator } from "../src/ChatToMessages.js"
-import { chatStreamTranslator } from "../src/MessagesToChat.js"
+import { chatStreamTranslator } from "../src/ChatStreamToMessages.js"
+import { messagesStreamTranslator } from "../src/MessagesStreamToChat.js"
 import { checkChatStream, checkMessagesStream, cutAt, runTranslator } from "./support/WireChecks.js"
 import type { SummaryBlock } from "./support/WireChecks.js"
 
