@@ -1,6 +1,7 @@
 import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Schema } from "effect"
+import { anthropicTypeForStatus } from "./ErrorTranslation.js"
 
 /** Which API's error shape a client expects. */
 export type ClientApi = "openai" | "anthropic"
@@ -11,30 +12,7 @@ export interface RenderedError {
   readonly body: string
 }
 
-const anthropicType = (status: number, type: string): string => {
-  if (type === "invalid_request_error" || type === "authentication_error" || type === "permission_error") return type
-  if (type === "not_found_error" || type === "rate_limit_error" || type === "overloaded_error") return type
-  switch (status) {
-    case 400:
-      return "invalid_request_error"
-    case 401:
-      return "authentication_error"
-    case 403:
-      return "permission_error"
-    case 404:
-      return "not_found_error"
-    case 413:
-      return "request_too_large"
-    case 429:
-      return "rate_limit_error"
-    case 529:
-      return "overloaded_error"
-    default:
-      return status >= 500 ? "api_error" : "invalid_request_error"
-  }
-}
-
-/** Renders a gateway error in OpenAI's `{"error":{message,type,code}}` or Anthropic's `{"type":"error",…}` shape. */
+/** Renders an error in OpenAI's `{"error":{message,type,code}}` or Anthropic's `{"type":"error",…}` shape. */
 export const renderError = (
   api: ClientApi,
   status: number,
@@ -45,20 +23,16 @@ export const renderError = (
   status,
   body: api === "openai"
     ? JSON.stringify({ error: { message, type, param: null, code } })
-    : JSON.stringify({ type: "error", error: { type: anthropicType(status, type), message } })
+    : JSON.stringify({
+      type: "error",
+      error: { type: type === "invalid_request_error" ? type : anthropicTypeForStatus(status), message }
+    })
 })
 
-interface ErrorInfo {
-  readonly status: number
-  readonly type: string
-  readonly code: string
-  readonly message: string
-}
-
-const respond = (info: ErrorInfo) =>
+const respond = (error: GatewayError) =>
   Effect.succeed(
-    HttpServerResponse.text(renderError("openai", info.status, info.type, info.code, info.message).body, {
-      status: info.status,
+    HttpServerResponse.text(renderGatewayError("openai", error).body, {
+      status: httpInfo[error._tag].status,
       contentType: "application/json"
     })
   )
@@ -69,17 +43,11 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
   code: Schema.optionalWith(Schema.String, { default: () => "invalid_request" }),
   param: Schema.optional(Schema.String)
 }) {
-  get status() {
-    return 400
-  }
-  get errorType() {
-    return "invalid_request_error"
-  }
   override get message() {
     return this.reason
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 400, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -87,20 +55,11 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
 export class InvalidSessionId extends Schema.TaggedError<InvalidSessionId>()("InvalidSessionId", {
   reason: Schema.String
 }) {
-  get status() {
-    return 400
-  }
-  get errorType() {
-    return "invalid_request_error"
-  }
-  get code() {
-    return "invalid_session_id"
-  }
   override get message() {
     return this.reason
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 400, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -108,20 +67,11 @@ export class InvalidSessionId extends Schema.TaggedError<InvalidSessionId>()("In
 export class NoSuchModel extends Schema.TaggedError<NoSuchModel>()("NoSuchModel", {
   model: Schema.String
 }) {
-  get status() {
-    return 404
-  }
-  get errorType() {
-    return "invalid_request_error"
-  }
-  get code() {
-    return "model_not_found"
-  }
   override get message() {
     return `The model '${this.model}' is not configured in model_providers (see GET /v1/models)`
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 404, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -129,20 +79,11 @@ export class NoSuchModel extends Schema.TaggedError<NoSuchModel>()("NoSuchModel"
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
   limit: Schema.Number
 }) {
-  get status() {
-    return 413
-  }
-  get errorType() {
-    return "invalid_request_error"
-  }
-  get code() {
-    return "request_too_large"
-  }
   override get message() {
     return `Request body exceeds the limit of ${this.limit} bytes`
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 413, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -151,20 +92,11 @@ export class MissingApiKey extends Schema.TaggedError<MissingApiKey>()("MissingA
   provider: Schema.String,
   variable: Schema.String
 }) {
-  get status() {
-    return 401
-  }
-  get errorType() {
-    return "authentication_error"
-  }
-  get code() {
-    return "missing_api_key"
-  }
   override get message() {
     return `Provider '${this.provider}' has no API key: set the environment variable ${this.variable} and restart the gateway`
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 401, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -173,20 +105,11 @@ export class UpstreamUnavailable extends Schema.TaggedError<UpstreamUnavailable>
   provider: Schema.String,
   reason: Schema.String
 }) {
-  get status() {
-    return 502
-  }
-  get errorType() {
-    return "server_error"
-  }
-  get code() {
-    return "upstream_unavailable"
-  }
   override get message() {
     return `Provider '${this.provider}' is unavailable: ${this.reason}`
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 502, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -195,20 +118,11 @@ export class UpstreamTimeout extends Schema.TaggedError<UpstreamTimeout>()("Upst
   provider: Schema.String,
   timeoutMs: Schema.Number
 }) {
-  get status() {
-    return 504
-  }
-  get errorType() {
-    return "server_error"
-  }
-  get code() {
-    return "upstream_timeout"
-  }
   override get message() {
     return `Provider '${this.provider}' did not answer within ${this.timeoutMs} ms`
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 504, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -216,39 +130,21 @@ export class UpstreamTimeout extends Schema.TaggedError<UpstreamTimeout>()("Upst
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
   what: Schema.String
 }) {
-  get status() {
-    return 404
-  }
-  get errorType() {
-    return "invalid_request_error"
-  }
-  get code() {
-    return "not_found"
-  }
   override get message() {
     return `${this.what} not found`
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 404, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
 /** The pins API needs `Authorization: Bearer <routing.admin_key>` (401). */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {}) {
-  get status() {
-    return 401
-  }
-  get errorType() {
-    return "authentication_error"
-  }
-  get code() {
-    return "invalid_admin_key"
-  }
   override get message() {
     return "This endpoint needs Authorization: Bearer <routing.admin_key>"
   }
   [HttpServerRespondable.symbol]() {
-    return respond({ status: 401, type: this.errorType, code: this.code, message: this.message })
+    return respond(this)
   }
 }
 
@@ -264,6 +160,24 @@ export type GatewayError =
   | NotFound
   | Unauthorized
 
+/** HTTP status, OpenAI error type and code of each error (an `InvalidRequest` carries its own code). */
+export const httpInfo: Readonly<
+  Record<GatewayError["_tag"], { readonly status: number; readonly type: string; readonly code: string }>
+> = {
+  InvalidRequest: { status: 400, type: "invalid_request_error", code: "invalid_request" },
+  InvalidSessionId: { status: 400, type: "invalid_request_error", code: "invalid_session_id" },
+  NoSuchModel: { status: 404, type: "invalid_request_error", code: "model_not_found" },
+  PayloadTooLarge: { status: 413, type: "invalid_request_error", code: "request_too_large" },
+  MissingApiKey: { status: 401, type: "authentication_error", code: "missing_api_key" },
+  UpstreamUnavailable: { status: 502, type: "server_error", code: "upstream_unavailable" },
+  UpstreamTimeout: { status: 504, type: "server_error", code: "upstream_timeout" },
+  NotFound: { status: 404, type: "invalid_request_error", code: "not_found" },
+  Unauthorized: { status: 401, type: "authentication_error", code: "invalid_admin_key" }
+}
+
 /** Renders any gateway error in the client's API shape. */
-export const renderGatewayError = (api: ClientApi, error: GatewayError): RenderedError =>
-  renderError(api, error.status, error.errorType, error.code, error.message)
+export const renderGatewayError = (api: ClientApi, error: GatewayError): RenderedError => {
+  const info = httpInfo[error._tag]
+  const code = error._tag === "InvalidRequest" ? error.code : info.code
+  return renderError(api, info.status, info.type, code, error.message)
+}
