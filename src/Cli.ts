@@ -153,9 +153,10 @@ const integerFlag = (parsed: Parsed, name: string, min: number, max: number, com
   return raw === undefined ? Effect.succeed(undefined) : wholeNumber(raw, min, max, `--${name}`, command)
 }
 
+/** An environment setting; set but empty counts as unset. */
 const envString = (name: string) =>
   Config.option(Config.string(name)).pipe(
-    Effect.map(Option.getOrUndefined),
+    Effect.map((value) => Option.getOrUndefined(Option.filter(value, (v) => v.trim() !== ""))),
     Effect.orElseSucceed(() => undefined)
   )
 
@@ -277,8 +278,12 @@ const keyStatus = (p: ProviderConfig): string =>
 const needsKey = (p: ProviderConfig): boolean =>
   !p.passthroughAuth && p.baseUrl === undefined && p.provider !== "ollama" && p.provider !== "plano"
 
-const baseUrlOf = (p: ProviderConfig): string =>
-  p.baseUrl ?? (Object.hasOwn(catalog, p.provider) ? catalog[p.provider]?.baseUrl : undefined) ?? "(no base_url)"
+const baseUrlOf = (p: ProviderConfig): string => {
+  const url = p.baseUrl ?? (Object.hasOwn(catalog, p.provider) ? catalog[p.provider]?.baseUrl : undefined)
+  if (url === undefined) return "(no base_url)"
+  // A base_url may carry credentials (https://user:secret@host); `check` output ends up in tickets and CI logs.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@")
+}
 
 const genericWords: ReadonlySet<string> = new Set(
   `general generic misc miscellaneous anything everything something stuff thing task question request query prompt

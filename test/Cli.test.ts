@@ -131,7 +131,7 @@ describe.concurrent("switchyard check", () => {
     assert.notInclude(out, "overlap")
   })
 
-  it("warns about overlapping and vague route descriptions", async () => {
+  it("warns about overlapping and vague route descriptions, and hides credentials in base URLs", async () => {
     const path = writeConfig("lint.yaml", `
 version: v0.4.0
 model_providers:
@@ -140,6 +140,9 @@ model_providers:
     default: true
   - model: anthropic/claude-sonnet-4-20250514
     access_key: sk-test
+  - model: custom/local-model
+    provider_interface: openai
+    base_url: https://bob:hunter2@llm.internal/v1
 routing_preferences:
   - name: python_code
     description: writing python code, functions and unit tests
@@ -157,6 +160,8 @@ routing_preferences:
     assert.include(result.stdout, "route other: description \"general questions\" is too short or generic")
     assert.notInclude(result.stdout, "route python_code: description")
     assert.notInclude(result.stdout, "is not set")
+    assert.include(result.stdout, "https://***@llm.internal/v1")
+    assert.notInclude(result.stdout, "hunter2")
   })
 
   it("exits 2 on an invalid config and names the YAML path of each error", async () => {
