@@ -51,7 +51,7 @@ const timed = <E>(
   })
 
 /** The embedded offline router; compiled route sets are cached (config routes once, inline ones by content). */
-export const makeEmbedded = (threshold: number | undefined) =>
+export const makeEmbedded = (threshold: number | undefined, warm: ReadonlyArray<RoutePreference> = []) =>
   Effect.gen(function*() {
     const embedded = yield* EmbeddedRouter
     const compiled = new WeakMap<ReadonlyArray<RoutePreference>, CompiledRoutes>()
@@ -70,6 +70,8 @@ export const makeEmbedded = (threshold: number | undefined) =>
       compiled.set(routes, c)
       return c
     }
+    // Compile the configured routes at startup, so the first request pays no compilation.
+    if (warm.length > 0) compile(warm)
     const decide = (routes: ReadonlyArray<RoutePreference>, turns: ReadonlyArray<Turn>) =>
       timed(
         Effect.sync(() => {
@@ -169,8 +171,10 @@ export const makeLlm = (options: { readonly model: string; readonly timeoutMs: n
   })
 
 /** The embedded router (loads its word vectors once). */
-export const layerEmbedded = (threshold?: number): Layer.Layer<Router, never, EmbeddedRouter> =>
-  Layer.effect(Router, makeEmbedded(threshold))
+export const layerEmbedded = (
+  threshold?: number,
+  warm: ReadonlyArray<RoutePreference> = []
+): Layer.Layer<Router, never, EmbeddedRouter> => Layer.effect(Router, makeEmbedded(threshold, warm))
 
 /** An LLM router behind the Providers layer. */
 export const layerLlm = (options: { readonly model: string; readonly timeoutMs: number; readonly maxTokens: number }) =>
@@ -183,6 +187,6 @@ export const layerConfig: Layer.Layer<Router, WordVectorsLoadError, GatewayConfi
     const settings = config.routing.router
     return settings.type === "llm"
       ? layerLlm(settings)
-      : layerEmbedded(settings.threshold).pipe(Layer.provide(EmbeddedRouter.Default))
+      : layerEmbedded(settings.threshold, config.routingPreferences).pipe(Layer.provide(EmbeddedRouter.Default))
   })
 )
