@@ -1,18 +1,8 @@
-import { randomBytes } from "node:crypto"
 import type { MessagesContentBlock, MessagesResponse, MessagesStopReason, MessagesUsage } from "./AnthropicWire.js"
+import { isRecord, numberOr, stringOr } from "./JsonValue.js"
+import type { JsonObject } from "./JsonValue.js"
 import type { ChatResponse } from "./OpenAiWire.js"
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const stringOr = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
-
-const numberOr = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isFinite(value) ? value : undefined
-
-const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString("hex")}`
+import { randomId } from "./WireIds.js"
 
 /** An OpenAI finish reason → an Anthropic stop reason (a refusal wins; tool calls win over "stop"). */
 export const stopReasonOf = (finish: unknown, refused: boolean, usedTools: boolean): MessagesStopReason => {
@@ -80,11 +70,11 @@ export interface FromChatResponseOptions {
  */
 export const fromChatResponse = (chat: ChatResponse, opts: FromChatResponseOptions = {}): MessagesResponse => {
   const body: unknown = chat
-  const record: Json = isRecord(body) ? body : {}
+  const record: JsonObject = isRecord(body) ? body : {}
   const choices = Array.isArray(record.choices) ? record.choices : []
   const choice: unknown = choices.find((c: unknown) => isRecord(c) && (c.index === 0 || c.index === undefined)) ??
     choices[0]
-  const message: Json = isRecord(choice) && isRecord(choice.message) ? choice.message : {}
+  const message: JsonObject = isRecord(choice) && isRecord(choice.message) ? choice.message : {}
   const content: Array<MessagesContentBlock> = []
   let refused = false
   if (typeof message.content === "string" && message.content.length > 0) {

@@ -1,29 +1,15 @@
 import type { Types } from "effect"
-import { randomBytes } from "node:crypto"
 import type { Transform } from "node:stream"
 import type { MessagesUsage } from "./AnthropicWire.js"
 import { stopReasonOf, usageNumbers } from "./ChatResponseToMessages.js"
 import type { UsageNumbers } from "./ChatResponseToMessages.js"
 import { anthropicError, parseUpstreamError } from "./ErrorTranslation.js"
-import { SseParser, toTransform } from "./SseParser.js"
+import { FrameTranslator } from "./FrameTranslator.js"
+import { isRecord, nonEmpty, numberOr, present, stringOr } from "./JsonValue.js"
+import type { JsonObject } from "./JsonValue.js"
+import { toTransform } from "./SseParser.js"
 import type { SseFrame, SseTranslator } from "./SseParser.js"
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const stringOr = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
-
-const numberOr = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isFinite(value) ? value : undefined
-
-const nonEmpty = (value: unknown): string | undefined =>
-  typeof value === "string" && value.length > 0 ? value : undefined
-
-const present = (value: unknown): boolean => value !== undefined && value !== null
-
-const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString("hex")}`
+import { randomId } from "./WireIds.js"
 
 /** Options of `chatStreamToMessages`. */
 export interface ChatStreamToMessagesOptions {
@@ -47,12 +33,8 @@ interface ToolRecord {
 
 const event = (type: string, data: string) => `event: ${type}\ndata: ${data}\n\n`
 
-class ChatToMessagesStream implements SseTranslator {
-  private readonly parser = new SseParser()
-  private out: Array<string> = []
+class ChatToMessagesStream extends FrameTranslator {
   private started = false
-  private done = false
-  private sawData = false
   private id = ""
   private model = ""
   private nextIndex = 0
@@ -61,39 +43,20 @@ class ChatToMessagesStream implements SseTranslator {
   private lastToolKey: string | undefined = undefined
   private usedTools = false
   private refused = false
-  private finish: unknown = undefined
+  private finishReason: unknown = undefined
   private usage: UsageNumbers | undefined = undefined
   private outputChars = 0
 
-  constructor(private readonly opts: ChatStreamToMessagesOptions) {}
-
-  readonly push = (chunk: Buffer | Uint8Array | string): string => {
-    for (const frame of this.parser.push(chunk)) this.frame(frame)
-    return this.drain()
+  constructor(private readonly opts: ChatStreamToMessagesOptions) {
+    super()
   }
 
-  readonly end = (): string => {
-    for (const frame of this.parser.end()) this.frame(frame)
-    if (!this.done) {
-      if (this.sawData) this.finishMessage()
-      else this.error(502, "The provider's stream ended without sending any data")
-    }
-    return this.drain()
-  }
-
-  private drain(): string {
-    if (this.out.length === 0) return ""
-    const text = this.out.length === 1 ? this.out[0]! : this.out.join("")
-    this.out = []
-    return text
-  }
-
-  private frame(frame: SseFrame): void {
+  protected frame(frame: SseFrame): void {
     if (this.done) return
     const data = frame.data.trim()
     if (data.length === 0) return
     this.sawData = true
-    if (data === "[DONE]") return this.finishMessage()
+    if (data === "[DONE]") return this.finishStream()
     let chunk: unknown
     try {
       chunk = JSON.parse(data)
@@ -129,12 +92,12 @@ class ChatToMessagesStream implements SseTranslator {
       } else if (isRecord(delta.function_call)) this.toolDelta({ index: -1, function: delta.function_call })
     }
     if (typeof choice.finish_reason === "string") {
-      this.finish = choice.finish_reason
+      this.finishReason = choice.finish_reason
       this.closeOpen()
     }
   }
 
-  private start(chunk: Json): void {
+  private start(chunk: JsonObject): void {
     if (this.started) return
     this.started = true
     this.id = nonEmpty(chunk.id) ?? randomId("msg_")
@@ -187,7 +150,7 @@ class ChatToMessagesStream implements SseTranslator {
     ))
   }
 
-  private toolDelta(call: Json): void {
+  private toolDelta(call: JsonObject): void {
     const fn = isRecord(call.function) ? call.function : {}
     const upstreamId = stringOr(call.id)
     const key = typeof call.index === "number"
@@ -226,7 +189,7 @@ class ChatToMessagesStream implements SseTranslator {
     ))
   }
 
-  private finishMessage(): void {
+  protected finishStream(): void {
     if (this.done) return
     if (!this.started) this.start({})
     this.closeOpen()
@@ -243,7 +206,7 @@ class ChatToMessagesStream implements SseTranslator {
       "message_delta",
       JSON.stringify({
         type: "message_delta",
-        delta: { stop_reason: stopReasonOf(this.finish, this.refused, this.usedTools), stop_sequence: null },
+        delta: { stop_reason: stopReasonOf(this.finishReason, this.refused, this.usedTools), stop_sequence: null },
         usage
       })
     ))
@@ -251,7 +214,7 @@ class ChatToMessagesStream implements SseTranslator {
     this.done = true
   }
 
-  private error(status: number, message: string): void {
+  protected failStream(status: number, message: string): void {
     this.emitError(anthropicError(status, { shape: "other", message }))
   }
 

@@ -10,33 +10,10 @@ import type {
   MessagesTool,
   MessagesToolChoice
 } from "./AnthropicWire.js"
-import { TranslationError } from "./ErrorTranslation.js"
+import { failTranslation, guardTranslation, TranslationError } from "./ErrorTranslation.js"
+import { isRecord, numberOr, present, stringOr } from "./JsonValue.js"
+import type { JsonObject } from "./JsonValue.js"
 import type { ChatRequest } from "./OpenAiWire.js"
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const stringOr = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
-
-const numberOr = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isFinite(value) ? value : undefined
-
-const present = (value: unknown): boolean => value !== undefined && value !== null
-
-const fail = (reason: string, param?: string): never => {
-  throw param === undefined ? new TranslationError({ reason }) : new TranslationError({ reason, param })
-}
-
-const guard = <A>(translate: () => A): Either.Either<A, TranslationError> => {
-  try {
-    return Either.right(translate())
-  } catch (error) {
-    if (error instanceof TranslationError) return Either.left(error)
-    return Either.left(new TranslationError({ reason: `Request could not be translated: ${String(error)}` }))
-  }
-}
 
 /** The `max_tokens` sent to Anthropic (where it is required) when the client set no limit. */
 export const defaultMaxTokens = 4096
@@ -65,42 +42,48 @@ interface DataUrl {
 const parseDataUrl = (url: string, at: string): DataUrl => {
   // indexOf rather than a regex: data URLs are megabytes long.
   const comma = url.indexOf(",")
-  if (comma < 0) return fail("a data: URL needs a ',' before its payload", at)
+  if (comma < 0) return failTranslation("a data: URL needs a ',' before its payload", at)
   const meta = url.slice(5, comma).split(";")
-  if (!meta.includes("base64")) return fail("only base64 data: URLs can be translated", at)
+  if (!meta.includes("base64")) return failTranslation("only base64 data: URLs can be translated", at)
   const mediaType = meta[0]!.toLowerCase()
   return { mediaType: mediaType === "image/jpg" ? "image/jpeg" : mediaType, data: url.slice(comma + 1) }
 }
 
-const cacheControlOf = (part: Json): { cache_control?: MessagesCacheControl } => {
+const cacheControlOf = (part: JsonObject): { cache_control?: MessagesCacheControl } => {
   const control = part.cache_control
   if (!isRecord(control) || control.type !== "ephemeral") return {}
   const ttl = control.ttl
   return { cache_control: ttl === "5m" || ttl === "1h" ? { type: "ephemeral", ttl } : { type: "ephemeral" } }
 }
 
-const imageBlock = (part: Json, at: string): MessagesImageBlock => {
+const imageBlock = (part: JsonObject, at: string): MessagesImageBlock => {
   const image = part.image_url
   const url = typeof image === "string" ? image : isRecord(image) ? stringOr(image.url) : undefined
-  if (url === undefined) return fail("an image_url part needs 'image_url.url'", `${at}.image_url`)
+  if (url === undefined) return failTranslation("an image_url part needs 'image_url.url'", `${at}.image_url`)
   if (url.startsWith("data:")) {
     const { data, mediaType } = parseDataUrl(url, `${at}.image_url.url`)
     if (!imageMediaTypes.has(mediaType)) {
-      return fail(`image type '${mediaType}' is not supported (jpeg, png, gif, webp are)`, `${at}.image_url.url`)
+      return failTranslation(
+        `image type '${mediaType}' is not supported (jpeg, png, gif, webp are)`,
+        `${at}.image_url.url`
+      )
     }
     return { type: "image", source: { type: "base64", media_type: mediaType, data }, ...cacheControlOf(part) }
   }
   if (url.startsWith("https://") || url.startsWith("http://")) {
     return { type: "image", source: { type: "url", url }, ...cacheControlOf(part) }
   }
-  return fail("an image URL must be http(s) or a base64 data: URL", `${at}.image_url.url`)
+  return failTranslation("an image URL must be http(s) or a base64 data: URL", `${at}.image_url.url`)
 }
 
-const fileBlock = (part: Json, at: string): MessagesContentBlock => {
+const fileBlock = (part: JsonObject, at: string): MessagesContentBlock => {
   const file = isRecord(part.file) ? part.file : {}
   const fileData = stringOr(file.file_data)
   if (fileData === undefined) {
-    return fail("only inline files (file.file_data) can be translated; uploaded file ids cannot", `${at}.file`)
+    return failTranslation(
+      "only inline files (file.file_data) can be translated; uploaded file ids cannot",
+      `${at}.file`
+    )
   }
   const { data, mediaType } = fileData.startsWith("data:")
     ? parseDataUrl(fileData, `${at}.file.file_data`)
@@ -118,22 +101,22 @@ const fileBlock = (part: Json, at: string): MessagesContentBlock => {
     const text = Buffer.from(data, "base64").toString("utf8")
     return { type: "document", source: { type: "text", media_type: "text/plain", data: text } }
   }
-  return fail(`file type '${mediaType}' is not supported (application/pdf and text/plain are)`, `${at}.file`)
+  return failTranslation(`file type '${mediaType}' is not supported (application/pdf and text/plain are)`, `${at}.file`)
 }
 
 const textBlocks = (content: unknown, at: string, allowRefusal: boolean): Array<MessagesTextBlock> => {
   if (typeof content === "string") return content.length === 0 ? [] : [{ type: "text", text: content }]
   if (!present(content)) return []
-  if (!Array.isArray(content)) return fail("expected a string or an array of content parts", at)
+  if (!Array.isArray(content)) return failTranslation("expected a string or an array of content parts", at)
   const blocks: Array<MessagesTextBlock> = []
   content.forEach((part: unknown, k) => {
-    if (!isRecord(part)) return fail("expected a content part object", `${at}[${k}]`)
+    if (!isRecord(part)) return failTranslation("expected a content part object", `${at}[${k}]`)
     const text = part.type === "text"
       ? stringOr(part.text)
       : part.type === "refusal" && allowRefusal
       ? stringOr(part.refusal)
-      : fail(`a '${String(part.type)}' part is not allowed here`, `${at}[${k}].type`)
-    if (text === undefined) return fail("a text part needs 'text'", `${at}[${k}]`)
+      : failTranslation(`a '${String(part.type)}' part is not allowed here`, `${at}[${k}].type`)
+    if (text === undefined) return failTranslation("a text part needs 'text'", `${at}[${k}]`)
     // Anthropic rejects empty text blocks.
     if (text.length > 0) blocks.push({ type: "text", text, ...cacheControlOf(part) })
   })
@@ -142,15 +125,15 @@ const textBlocks = (content: unknown, at: string, allowRefusal: boolean): Array<
 
 const userBlocks = (content: unknown, at: string): Array<MessagesContentBlock> => {
   if (typeof content === "string") return [{ type: "text", text: content }]
-  if (!Array.isArray(content)) return fail("expected a string or an array of content parts", at)
+  if (!Array.isArray(content)) return failTranslation("expected a string or an array of content parts", at)
   const blocks: Array<MessagesContentBlock> = []
   content.forEach((part: unknown, k) => {
     const here = `${at}[${k}]`
-    if (!isRecord(part)) return fail("expected a content part object", here)
+    if (!isRecord(part)) return failTranslation("expected a content part object", here)
     switch (part.type) {
       case "text": {
         const text = stringOr(part.text)
-        if (text === undefined) return fail("a text part needs 'text'", here)
+        if (text === undefined) return failTranslation("a text part needs 'text'", here)
         if (text.length > 0) blocks.push({ type: "text", text, ...cacheControlOf(part) })
         return
       }
@@ -161,9 +144,9 @@ const userBlocks = (content: unknown, at: string): Array<MessagesContentBlock> =
         blocks.push(fileBlock(part, here))
         return
       case "input_audio":
-        return fail("audio input cannot be sent to an Anthropic model", here)
+        return failTranslation("audio input cannot be sent to an Anthropic model", here)
       default:
-        return fail(`content part type '${String(part.type)}' is not supported`, `${here}.type`)
+        return failTranslation(`content part type '${String(part.type)}' is not supported`, `${here}.type`)
     }
   })
   return blocks
@@ -172,15 +155,18 @@ const userBlocks = (content: unknown, at: string): Array<MessagesContentBlock> =
 const parseToolInput = (raw: unknown, at: string): Record<string, unknown> => {
   if (isRecord(raw)) return raw
   if (raw === undefined || raw === null) return {}
-  if (typeof raw !== "string") return fail("tool call arguments must be a JSON string", at)
+  if (typeof raw !== "string") return failTranslation("tool call arguments must be a JSON string", at)
   if (raw.trim().length === 0) return {}
   let value: unknown
   try {
     value = JSON.parse(raw)
   } catch (error) {
-    return fail(`tool call arguments are not valid JSON: ${error instanceof Error ? error.message : "parse error"}`, at)
+    return failTranslation(
+      `tool call arguments are not valid JSON: ${error instanceof Error ? error.message : "parse error"}`,
+      at
+    )
   }
-  return isRecord(value) ? value : fail("tool call arguments must be a JSON object", at)
+  return isRecord(value) ? value : failTranslation("tool call arguments must be a JSON object", at)
 }
 
 const toolResult = (id: string, content: unknown, at: string): MessagesContentBlock => {
@@ -197,7 +183,7 @@ const toolResult = (id: string, content: unknown, at: string): MessagesContentBl
 
 const instructionFor = (format: unknown): string | undefined => {
   if (!present(format)) return undefined
-  if (!isRecord(format)) return fail("expected an object", "response_format")
+  if (!isRecord(format)) return failTranslation("expected an object", "response_format")
   switch (format.type) {
     case "text":
       return undefined
@@ -212,21 +198,21 @@ const instructionFor = (format: unknown): string | undefined => {
         `Schema "${name}"${description === undefined ? "" : ` (${description})`}: ${schema}`
     }
     default:
-      return fail(`unknown response_format type '${String(format.type)}'`, "response_format.type")
+      return failTranslation(`unknown response_format type '${String(format.type)}'`, "response_format.type")
   }
 }
 
 const messagesTools = (tools: unknown): Array<MessagesTool> => {
   if (!present(tools)) return []
-  if (!Array.isArray(tools)) return fail("expected an array", "tools")
+  if (!Array.isArray(tools)) return failTranslation("expected an array", "tools")
   return tools.map((tool: unknown, i): MessagesTool => {
     const at = `tools[${i}]`
-    if (!isRecord(tool)) return fail("expected a tool object", at)
+    if (!isRecord(tool)) return failTranslation("expected a tool object", at)
     if (tool.type !== "function" || !isRecord(tool.function)) {
-      return fail(`tool type '${String(tool.type)}' is not supported (function is)`, `${at}.type`)
+      return failTranslation(`tool type '${String(tool.type)}' is not supported (function is)`, `${at}.type`)
     }
     const name = stringOr(tool.function.name)
-    if (name === undefined) return fail("a function tool needs 'name'", `${at}.function.name`)
+    if (name === undefined) return failTranslation("a function tool needs 'name'", `${at}.function.name`)
     const description = stringOr(tool.function.description)
     const parameters = tool.function.parameters
     const schema: Record<string, unknown> = isRecord(parameters)
@@ -246,10 +232,12 @@ const messagesToolChoice = (choice: unknown, parallel: unknown): MessagesToolCho
   if (choice === "none") return { type: "none" }
   if (isRecord(choice) && choice.type === "function" && isRecord(choice.function)) {
     const name = stringOr(choice.function.name)
-    if (name === undefined) return fail("a function tool_choice needs 'function.name'", "tool_choice.function.name")
+    if (name === undefined) {
+      return failTranslation("a function tool_choice needs 'function.name'", "tool_choice.function.name")
+    }
     return { type: "tool", name, ...disable }
   }
-  return fail("expected 'none', 'auto', 'required' or {type:'function', function:{name}}", "tool_choice")
+  return failTranslation("expected 'none', 'auto', 'required' or {type:'function', function:{name}}", "tool_choice")
 }
 
 interface Turn {
@@ -258,8 +246,8 @@ interface Turn {
 }
 
 const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): MessagesRequest => {
-  if (!isRecord(body)) return fail("the request body must be a JSON object")
-  if (!Array.isArray(body.messages)) return fail("expected an array", "messages")
+  if (!isRecord(body)) return failTranslation("the request body must be a JSON object")
+  if (!Array.isArray(body.messages)) return failTranslation("expected an array", "messages")
   const system: Array<MessagesTextBlock> = []
   const turns: Array<Turn> = []
   // Legacy `function` messages name their call; remember the id given to each name's latest call.
@@ -273,7 +261,7 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
   }
   body.messages.forEach((message: unknown, i) => {
     const at = `messages[${i}]`
-    if (!isRecord(message)) return fail("expected a message object", at)
+    if (!isRecord(message)) return failTranslation("expected a message object", at)
     switch (message.role) {
       case "system":
       case "developer": {
@@ -289,13 +277,17 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
           blocks.push({ type: "text", text: message.refusal })
         }
         if (present(message.tool_calls)) {
-          if (!Array.isArray(message.tool_calls)) return fail("expected an array", `${at}.tool_calls`)
+          if (!Array.isArray(message.tool_calls)) return failTranslation("expected an array", `${at}.tool_calls`)
           message.tool_calls.forEach((call: unknown, j) => {
             const here = `${at}.tool_calls[${j}]`
-            if (!isRecord(call) || !isRecord(call.function)) return fail("expected a function tool call", here)
+            if (!isRecord(call) || !isRecord(call.function)) {
+              return failTranslation("expected a function tool call", here)
+            }
             const id = stringOr(call.id)
             const name = stringOr(call.function.name)
-            if (id === undefined || name === undefined) return fail("a tool call needs 'id' and 'function.name'", here)
+            if (id === undefined || name === undefined) {
+              return failTranslation("a tool call needs 'id' and 'function.name'", here)
+            }
             blocks.push({
               type: "tool_use",
               id,
@@ -305,7 +297,7 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
           })
         } else if (isRecord(message.function_call)) {
           const name = stringOr(message.function_call.name)
-          if (name === undefined) return fail("a function_call needs 'name'", `${at}.function_call.name`)
+          if (name === undefined) return failTranslation("a function_call needs 'name'", `${at}.function_call.name`)
           const id = `toolu_legacy_${i}`
           legacyIds.set(name, id)
           blocks.push({
@@ -319,30 +311,32 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
       }
       case "tool": {
         const id = stringOr(message.tool_call_id)
-        if (id === undefined) return fail("a tool message needs 'tool_call_id'", `${at}.tool_call_id`)
+        if (id === undefined) return failTranslation("a tool message needs 'tool_call_id'", `${at}.tool_call_id`)
         return add("user", [toolResult(id, message.content, `${at}.content`)])
       }
       case "function": {
         const name = stringOr(message.name)
         const id = name === undefined ? undefined : legacyIds.get(name)
-        if (id === undefined) return fail("a function message must follow an assistant function_call", `${at}.name`)
+        if (id === undefined) {
+          return failTranslation("a function message must follow an assistant function_call", `${at}.name`)
+        }
         return add("user", [toolResult(id, message.content, `${at}.content`)])
       }
       default:
-        return fail(`unknown role '${String(message.role)}'`, `${at}.role`)
+        return failTranslation(`unknown role '${String(message.role)}'`, `${at}.role`)
     }
   })
 
   const n = numberOr(body.n)
-  if (n !== undefined && n > 1) return fail("n > 1 is not supported by Anthropic models", "n")
-  if (present(body.audio)) return fail("audio output is not supported by Anthropic models", "audio")
+  if (n !== undefined && n > 1) return failTranslation("n > 1 is not supported by Anthropic models", "n")
+  if (present(body.audio)) return failTranslation("audio output is not supported by Anthropic models", "audio")
 
   const maxField = present(body.max_completion_tokens) ? "max_completion_tokens" : "max_tokens"
   const maxRaw = body[maxField]
   let maxTokens = opts.defaultMaxTokens ?? defaultMaxTokens
   if (present(maxRaw)) {
     if (typeof maxRaw !== "number" || !Number.isInteger(maxRaw) || maxRaw < 1) {
-      return fail("expected a positive integer", maxField)
+      return failTranslation("expected a positive integer", maxField)
     }
     maxTokens = maxRaw
   }
@@ -375,19 +369,21 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
   const stop = body.stop
   if (typeof stop === "string") out.stop_sequences = [stop]
   else if (Array.isArray(stop)) {
-    if (!stop.every((s) => typeof s === "string")) return fail("expected a string or an array of strings", "stop")
+    if (!stop.every((s) => typeof s === "string")) {
+      return failTranslation("expected a string or an array of strings", "stop")
+    }
     if (stop.length > 0) out.stop_sequences = stop
-  } else if (present(stop)) return fail("expected a string or an array of strings", "stop")
+  } else if (present(stop)) return failTranslation("expected a string or an array of strings", "stop")
 
   const temperature = body.temperature
   if (present(temperature)) {
-    if (typeof temperature !== "number") return fail("expected a number", "temperature")
+    if (typeof temperature !== "number") return failTranslation("expected a number", "temperature")
     // OpenAI's range is 0–2, Anthropic's 0–1.
     out.temperature = Math.min(1, Math.max(0, temperature))
   }
   const topP = body.top_p
   if (present(topP)) {
-    if (typeof topP !== "number") return fail("expected a number", "top_p")
+    if (typeof topP !== "number") return failTranslation("expected a number", "top_p")
     // Recent Claude models reject temperature and top_p together; temperature is the one clients mean.
     if (out.temperature === undefined) out.top_p = topP
   }
@@ -416,4 +412,4 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
 export const toMessagesRequest = (
   chat: ChatRequest,
   opts: ToMessagesRequestOptions
-): Either.Either<MessagesRequest, TranslationError> => guard(() => translateRequest(chat, opts))
+): Either.Either<MessagesRequest, TranslationError> => guardTranslation(() => translateRequest(chat, opts))

@@ -31,8 +31,7 @@ export const formatPath = (path: Path): string => {
 }
 
 /** True for a YAML mapping (not a list, not null). */
-export const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+export { isRecord } from "./JsonValue.js"
 
 /** A short rendering of a value for an error message. */
 export const show = (u: unknown): string => {

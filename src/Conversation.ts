@@ -1,3 +1,5 @@
+import { isRecord } from "./JsonValue.js"
+
 /** A conversation turn as the router sees it: a role and its plain text. */
 export interface Turn {
   readonly role: "system" | "developer" | "user" | "assistant" | "tool"
@@ -5,9 +7,6 @@ export interface Turn {
 }
 
 type Role = Turn["role"]
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 const chatRoles: Readonly<Record<string, Role>> = {
   system: "system",

@@ -1,4 +1,5 @@
-import { Data } from "effect"
+import { Data, Either } from "effect"
+import { isRecord, nonEmpty } from "./JsonValue.js"
 
 /** A request that cannot be expressed in the upstream's API (bad JSON arguments, an unsupported part, …): a 400. */
 export class TranslationError extends Data.TaggedError("TranslationError")<{
@@ -8,6 +9,21 @@ export class TranslationError extends Data.TaggedError("TranslationError")<{
 }> {
   override get message(): string {
     return this.param === undefined ? this.reason : `${this.reason} (at '${this.param}')`
+  }
+}
+
+/** Throws a `TranslationError`; only inside `guardTranslation`, which turns it back into a value. */
+export const failTranslation = (reason: string, param?: string): never => {
+  throw param === undefined ? new TranslationError({ reason }) : new TranslationError({ reason, param })
+}
+
+/** Runs a translation that may `failTranslation`; any other exception also becomes a `TranslationError`. */
+export const guardTranslation = <A>(translate: () => A): Either.Either<A, TranslationError> => {
+  try {
+    return Either.right(translate())
+  } catch (error) {
+    if (error instanceof TranslationError) return Either.left(error)
+    return Either.left(new TranslationError({ reason: `Request could not be translated: ${String(error)}` }))
   }
 }
 
@@ -24,11 +40,9 @@ export interface UpstreamErrorInfo {
   readonly shape: "openai" | "anthropic" | "other"
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const nonEmpty = (value: unknown): string | undefined =>
-  typeof value === "string" && value.length > 0 ? value : typeof value === "number" ? String(value) : undefined
+// Error fields are sometimes numbers (`code: 429`); they are reported as text.
+const textOf = (value: unknown): string | undefined =>
+  nonEmpty(value) ?? (typeof value === "number" ? String(value) : undefined)
 
 const maxMessageLength = 2000
 
@@ -74,8 +88,8 @@ const fromJson = (value: unknown): Omit<UpstreamErrorInfo, "message"> & { readon
   if (!isRecord(value)) return undefined
   const error = value.error
   if (value.type === "error" && isRecord(error)) {
-    const type = nonEmpty(error.type)
-    const message = nonEmpty(error.message)
+    const type = textOf(error.type)
+    const message = textOf(error.message)
     return {
       shape: "anthropic",
       ...(type === undefined ? {} : { type }),
@@ -83,11 +97,11 @@ const fromJson = (value: unknown): Omit<UpstreamErrorInfo, "message"> & { readon
     }
   }
   if (isRecord(error)) {
-    const type = nonEmpty(error.type)
+    const type = textOf(error.type)
     // Google-style bodies carry a numeric `code` and a symbolic `status`; the symbol says more.
-    const code = typeof error.code === "string" ? nonEmpty(error.code) : nonEmpty(error.status) ?? nonEmpty(error.code)
-    const param = nonEmpty(error.param)
-    const message = nonEmpty(error.message) ?? nonEmpty(error.detail)
+    const code = typeof error.code === "string" ? textOf(error.code) : textOf(error.status) ?? textOf(error.code)
+    const param = textOf(error.param)
+    const message = textOf(error.message) ?? textOf(error.detail)
     return {
       shape: "openai",
       ...(type === undefined ? {} : { type }),
@@ -96,7 +110,7 @@ const fromJson = (value: unknown): Omit<UpstreamErrorInfo, "message"> & { readon
       ...(message === undefined ? {} : { message })
     }
   }
-  const message = nonEmpty(error) ?? nonEmpty(value.message) ?? nonEmpty(value.detail) ??
+  const message = textOf(error) ?? textOf(value.message) ?? textOf(value.detail) ??
     (Array.isArray(value.detail) ? JSON.stringify(value.detail) : undefined)
   return message === undefined ? { shape: "other" } : { shape: "other", message }
 }

@@ -1,20 +1,8 @@
-import { randomBytes } from "node:crypto"
 import type { MessagesResponse } from "./AnthropicWire.js"
+import { isRecord, numberOr, stringOr } from "./JsonValue.js"
+import type { JsonObject } from "./JsonValue.js"
 import type { ChatFinishReason, ChatResponse, ChatResponseMessage, ChatToolCall, ChatUsage } from "./OpenAiWire.js"
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const stringOr = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
-
-const numberOr = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isFinite(value) ? value : undefined
-
-const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString("hex")}`
-
-const nowSeconds = () => Math.floor(Date.now() / 1000)
+import { nowSeconds, randomId } from "./WireIds.js"
 
 /** An Anthropic stop reason → an OpenAI finish reason (unknown ones by whether tools were called). */
 export const finishReasonOf = (stopReason: unknown, usedTools: boolean): ChatFinishReason => {
@@ -79,7 +67,7 @@ export interface FromMessagesResponseOptions {
  */
 export const fromMessagesResponse = (msg: MessagesResponse, opts: FromMessagesResponseOptions = {}): ChatResponse => {
   const body: unknown = msg
-  const record: Json = isRecord(body) ? body : {}
+  const record: JsonObject = isRecord(body) ? body : {}
   const texts: Array<string> = []
   const calls: Array<ChatToolCall> = []
   if (Array.isArray(record.content)) {

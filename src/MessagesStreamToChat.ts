@@ -1,25 +1,14 @@
-import { randomBytes } from "node:crypto"
 import type { Transform } from "node:stream"
 import { openAIError, parseUpstreamError, statusForAnthropicType } from "./ErrorTranslation.js"
+import { FrameTranslator } from "./FrameTranslator.js"
+import { isRecord, numberOr, stringOr } from "./JsonValue.js"
+import type { JsonObject } from "./JsonValue.js"
 import { chatUsage, finishReasonOf, readUsage } from "./MessagesResponseToChat.js"
 import type { TokenCounts } from "./MessagesResponseToChat.js"
 import type { ChatFinishReason } from "./OpenAiWire.js"
-import { SseParser, toTransform } from "./SseParser.js"
+import { toTransform } from "./SseParser.js"
 import type { SseFrame, SseTranslator } from "./SseParser.js"
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const stringOr = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
-
-const numberOr = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isFinite(value) ? value : undefined
-
-const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString("hex")}`
-
-const nowSeconds = () => Math.floor(Date.now() / 1000)
+import { nowSeconds, randomId } from "./WireIds.js"
 
 /** Options of `messagesStreamToChat`. */
 export interface MessagesStreamToChatOptions {
@@ -35,12 +24,8 @@ type BlockKind = { readonly kind: "text" } | { readonly kind: "tool"; readonly o
   readonly kind: "other"
 }
 
-class MessagesToChatStream implements SseTranslator {
-  private readonly parser = new SseParser()
-  private out: Array<string> = []
+class MessagesToChatStream extends FrameTranslator {
   private started = false
-  private done = false
-  private sawData = false
   private id = ""
   private model = ""
   private created: number
@@ -52,31 +37,11 @@ class MessagesToChatStream implements SseTranslator {
   private readonly counts: TokenCounts = { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 }
 
   constructor(private readonly opts: MessagesStreamToChatOptions) {
+    super()
     this.created = opts.created ?? 0
   }
 
-  readonly push = (chunk: Buffer | Uint8Array | string): string => {
-    for (const frame of this.parser.push(chunk)) this.frame(frame)
-    return this.drain()
-  }
-
-  readonly end = (): string => {
-    for (const frame of this.parser.end()) this.frame(frame)
-    if (!this.done) {
-      if (this.sawData) this.finish()
-      else this.emitError(502, { shape: "other", message: "The provider's stream ended without sending any data" })
-    }
-    return this.drain()
-  }
-
-  private drain(): string {
-    if (this.out.length === 0) return ""
-    const text = this.out.length === 1 ? this.out[0]! : this.out.join("")
-    this.out = []
-    return text
-  }
-
-  private frame(frame: SseFrame): void {
+  protected frame(frame: SseFrame): void {
     if (this.done) return
     if (frame.data.length === 0) return
     this.sawData = true
@@ -110,7 +75,7 @@ class MessagesToChatStream implements SseTranslator {
         }
         return readUsage(event.usage, this.counts)
       case "message_stop":
-        return this.finish()
+        return this.finishStream()
       case "error": {
         const error = isRecord(event.error) ? event.error : {}
         const status = statusForAnthropicType(stringOr(error.type))
@@ -139,7 +104,7 @@ class MessagesToChatStream implements SseTranslator {
     this.out.push(`data: ${this.prefix}${delta},"logprobs":null,"finish_reason":${finish}}]${this.suffix}\n\n`)
   }
 
-  private blockStart(event: Json): void {
+  private blockStart(event: JsonObject): void {
     const index = numberOr(event.index)
     const block = isRecord(event.content_block) ? event.content_block : {}
     if (index === undefined) return
@@ -164,7 +129,7 @@ class MessagesToChatStream implements SseTranslator {
     }
   }
 
-  private blockDelta(event: Json): void {
+  private blockDelta(event: JsonObject): void {
     const index = numberOr(event.index)
     const delta = isRecord(event.delta) ? event.delta : {}
     if (index === undefined) return
@@ -181,7 +146,7 @@ class MessagesToChatStream implements SseTranslator {
     }
   }
 
-  private finish(): void {
+  protected finishStream(): void {
     if (this.done) return
     this.start()
     this.chunk("{}", finishReasonOf(this.stopReason, this.toolCount > 0))
@@ -199,6 +164,10 @@ class MessagesToChatStream implements SseTranslator {
     }
     this.out.push("data: [DONE]\n\n")
     this.done = true
+  }
+
+  protected failStream(status: number, message: string): void {
+    this.emitError(status, { shape: "other", message })
   }
 
   private emitError(status: number, info: Parameters<typeof openAIError>[1]): void {

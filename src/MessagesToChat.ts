@@ -1,31 +1,10 @@
 import { Either } from "effect"
 import type { Types } from "effect"
 import type { MessagesRequest } from "./AnthropicWire.js"
-import { TranslationError } from "./ErrorTranslation.js"
+import { failTranslation, guardTranslation, TranslationError } from "./ErrorTranslation.js"
+import { isRecord, numberOr, stringOr } from "./JsonValue.js"
+import type { JsonObject } from "./JsonValue.js"
 import type { ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolCall, ChatToolChoice } from "./OpenAiWire.js"
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const stringOr = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
-
-const numberOr = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isFinite(value) ? value : undefined
-
-const fail = (reason: string, param?: string): never => {
-  throw param === undefined ? new TranslationError({ reason }) : new TranslationError({ reason, param })
-}
-
-const guard = <A>(translate: () => A): Either.Either<A, TranslationError> => {
-  try {
-    return Either.right(translate())
-  } catch (error) {
-    if (error instanceof TranslationError) return Either.left(error)
-    return Either.left(new TranslationError({ reason: `Request could not be translated: ${String(error)}` }))
-  }
-}
 
 /** Options of `toChatRequest`. */
 export interface ToChatRequestOptions {
@@ -40,7 +19,7 @@ export interface ToChatRequestOptions {
 const textOfBlocks = (content: unknown, at: string): string => {
   if (typeof content === "string") return content
   if (content === undefined || content === null) return ""
-  if (!Array.isArray(content)) return fail("expected a string or an array of text blocks", at)
+  if (!Array.isArray(content)) return failTranslation("expected a string or an array of text blocks", at)
   const texts: Array<string> = []
   for (const block of content) {
     if (isRecord(block) && block.type === "text" && typeof block.text === "string") texts.push(block.text)
@@ -49,22 +28,25 @@ const textOfBlocks = (content: unknown, at: string): string => {
 }
 
 const imagePart = (source: unknown, at: string): ChatContentPart => {
-  if (!isRecord(source)) return fail("an image needs a 'source' object", `${at}.source`)
+  if (!isRecord(source)) return failTranslation("an image needs a 'source' object", `${at}.source`)
   if (source.type === "base64") {
     const mediaType = stringOr(source.media_type)
     const data = stringOr(source.data)
     if (mediaType === undefined || data === undefined) {
-      return fail("a base64 image needs 'media_type' and 'data'", `${at}.source`)
+      return failTranslation("a base64 image needs 'media_type' and 'data'", `${at}.source`)
     }
     return { type: "image_url", image_url: { url: `data:${mediaType};base64,${data}` } }
   }
   if (source.type === "url" && typeof source.url === "string") {
     return { type: "image_url", image_url: { url: source.url } }
   }
-  return fail(`image source type '${String(source.type)}' cannot be sent to an OpenAI-compatible model`, `${at}.source`)
+  return failTranslation(
+    `image source type '${String(source.type)}' cannot be sent to an OpenAI-compatible model`,
+    `${at}.source`
+  )
 }
 
-const documentPart = (block: Json, at: string): ChatContentPart => {
+const documentPart = (block: JsonObject, at: string): ChatContentPart => {
   const source = block.source
   if (isRecord(source) && source.type === "base64" && typeof source.data === "string") {
     const mediaType = stringOr(source.media_type) ?? "application/pdf"
@@ -74,7 +56,7 @@ const documentPart = (block: Json, at: string): ChatContentPart => {
   if (isRecord(source) && source.type === "text" && typeof source.data === "string") {
     return { type: "text", text: source.data }
   }
-  return fail("only base64 and text documents can be sent to an OpenAI-compatible model", `${at}.source`)
+  return failTranslation("only base64 and text documents can be sent to an OpenAI-compatible model", `${at}.source`)
 }
 
 interface ToolResultParts {
@@ -82,7 +64,7 @@ interface ToolResultParts {
   readonly images: ReadonlyArray<ChatContentPart>
 }
 
-const toolResultParts = (block: Json, at: string): ToolResultParts => {
+const toolResultParts = (block: JsonObject, at: string): ToolResultParts => {
   const content = block.content
   const images: Array<ChatContentPart> = []
   let text: string
@@ -103,15 +85,17 @@ const toolResultParts = (block: Json, at: string): ToolResultParts => {
 
 const userMessages = (content: unknown, at: string): Array<ChatMessage> => {
   if (typeof content === "string") return [{ role: "user", content }]
-  if (!Array.isArray(content)) return fail("expected a string or an array of content blocks", `${at}.content`)
+  if (!Array.isArray(content)) {
+    return failTranslation("expected a string or an array of content blocks", `${at}.content`)
+  }
   const tools: Array<ChatMessage> = []
   const parts: Array<ChatContentPart> = []
   content.forEach((block: unknown, j) => {
     const here = `${at}.content[${j}]`
-    if (!isRecord(block)) return fail("expected a content block object", here)
+    if (!isRecord(block)) return failTranslation("expected a content block object", here)
     switch (block.type) {
       case "text":
-        if (typeof block.text !== "string") return fail("a text block needs 'text'", here)
+        if (typeof block.text !== "string") return failTranslation("a text block needs 'text'", here)
         parts.push({ type: "text", text: block.text })
         return
       case "image":
@@ -122,7 +106,7 @@ const userMessages = (content: unknown, at: string): Array<ChatMessage> => {
         return
       case "tool_result": {
         const id = stringOr(block.tool_use_id)
-        if (id === undefined) return fail("a tool_result needs 'tool_use_id'", here)
+        if (id === undefined) return failTranslation("a tool_result needs 'tool_use_id'", here)
         const result = toolResultParts(block, here)
         tools.push({ role: "tool", tool_call_id: id, content: result.text })
         parts.push(...result.images)
@@ -132,7 +116,10 @@ const userMessages = (content: unknown, at: string): Array<ChatMessage> => {
       case "redacted_thinking":
         return
       default:
-        return fail(`content block type '${String(block.type)}' cannot be sent to an OpenAI-compatible model`, here)
+        return failTranslation(
+          `content block type '${String(block.type)}' cannot be sent to an OpenAI-compatible model`,
+          here
+        )
     }
   })
   if (parts.length === 0) return tools
@@ -145,17 +132,19 @@ const userMessages = (content: unknown, at: string): Array<ChatMessage> => {
 
 const assistantMessage = (content: unknown, at: string): ChatMessage | undefined => {
   if (typeof content === "string") return content.length === 0 ? undefined : { role: "assistant", content }
-  if (!Array.isArray(content)) return fail("expected a string or an array of content blocks", `${at}.content`)
+  if (!Array.isArray(content)) {
+    return failTranslation("expected a string or an array of content blocks", `${at}.content`)
+  }
   const texts: Array<string> = []
   const calls: Array<ChatToolCall> = []
   content.forEach((block: unknown, j) => {
     const here = `${at}.content[${j}]`
-    if (!isRecord(block)) return fail("expected a content block object", here)
+    if (!isRecord(block)) return failTranslation("expected a content block object", here)
     if (block.type === "text" && typeof block.text === "string") texts.push(block.text)
     else if (block.type === "tool_use") {
       const id = stringOr(block.id)
       const name = stringOr(block.name)
-      if (id === undefined || name === undefined) return fail("a tool_use block needs 'id' and 'name'", here)
+      if (id === undefined || name === undefined) return failTranslation("a tool_use block needs 'id' and 'name'", here)
       calls.push({ id, type: "function", function: { name, arguments: JSON.stringify(block.input ?? {}) } })
     }
     // thinking, redacted_thinking and server-tool blocks have no Chat Completions counterpart and are dropped.
@@ -167,14 +156,14 @@ const assistantMessage = (content: unknown, at: string): ChatMessage | undefined
 
 const chatTools = (tools: unknown): Array<ChatTool> => {
   if (tools === undefined || tools === null) return []
-  if (!Array.isArray(tools)) return fail("expected an array", "tools")
+  if (!Array.isArray(tools)) return failTranslation("expected an array", "tools")
   const out: Array<ChatTool> = []
   tools.forEach((tool: unknown, i) => {
-    if (!isRecord(tool)) return fail("expected a tool object", `tools[${i}]`)
+    if (!isRecord(tool)) return failTranslation("expected a tool object", `tools[${i}]`)
     // Server tools (web_search, bash, …) run at Anthropic and have no input_schema; an OpenAI upstream cannot run them.
     if (!isRecord(tool.input_schema)) return
     const name = stringOr(tool.name)
-    if (name === undefined) return fail("a tool needs 'name'", `tools[${i}].name`)
+    if (name === undefined) return failTranslation("a tool needs 'name'", `tools[${i}].name`)
     const description = stringOr(tool.description)
     out.push({
       type: "function",
@@ -188,7 +177,7 @@ const chatTools = (tools: unknown): Array<ChatTool> => {
 
 const chatToolChoice = (choice: unknown): { choice?: ChatToolChoice; parallel?: false } => {
   if (choice === undefined || choice === null) return {}
-  if (!isRecord(choice)) return fail("expected an object", "tool_choice")
+  if (!isRecord(choice)) return failTranslation("expected an object", "tool_choice")
   const parallel = choice.disable_parallel_tool_use === true ? { parallel: false as const } : {}
   switch (choice.type) {
     case "auto":
@@ -199,28 +188,28 @@ const chatToolChoice = (choice: unknown): { choice?: ChatToolChoice; parallel?: 
       return { choice: "none" }
     case "tool": {
       const name = stringOr(choice.name)
-      if (name === undefined) return fail("tool_choice of type 'tool' needs 'name'", "tool_choice.name")
+      if (name === undefined) return failTranslation("tool_choice of type 'tool' needs 'name'", "tool_choice.name")
       return { choice: { type: "function", function: { name } }, ...parallel }
     }
     default:
-      return fail(`unknown tool_choice type '${String(choice.type)}'`, "tool_choice.type")
+      return failTranslation(`unknown tool_choice type '${String(choice.type)}'`, "tool_choice.type")
   }
 }
 
 const translateRequest = (body: unknown, opts: ToChatRequestOptions): ChatRequest => {
-  if (!isRecord(body)) return fail("the request body must be a JSON object")
-  if (!Array.isArray(body.messages)) return fail("expected an array", "messages")
+  if (!isRecord(body)) return failTranslation("the request body must be a JSON object")
+  if (!Array.isArray(body.messages)) return failTranslation("expected an array", "messages")
   const messages: Array<ChatMessage> = []
   const system = textOfBlocks(body.system, "system")
   if (system.length > 0) messages.push({ role: "system", content: system })
   body.messages.forEach((message: unknown, i) => {
     const at = `messages[${i}]`
-    if (!isRecord(message)) return fail("expected a message object", at)
+    if (!isRecord(message)) return failTranslation("expected a message object", at)
     if (message.role === "user") messages.push(...userMessages(message.content, at))
     else if (message.role === "assistant") {
       const assistant = assistantMessage(message.content, at)
       if (assistant !== undefined) messages.push(assistant)
-    } else return fail(`unknown role '${String(message.role)}'`, `${at}.role`)
+    } else return failTranslation(`unknown role '${String(message.role)}'`, `${at}.role`)
   })
   const out: Types.Mutable<ChatRequest> = { model: opts.model, messages }
   const maxTokens = numberOr(body.max_tokens)
@@ -235,7 +224,7 @@ const translateRequest = (body: unknown, opts: ToChatRequestOptions): ChatReques
   if (body.stop_sequences !== undefined && body.stop_sequences !== null) {
     const stops = body.stop_sequences
     if (!Array.isArray(stops) || !stops.every((s) => typeof s === "string")) {
-      return fail("expected an array of strings", "stop_sequences")
+      return failTranslation("expected an array of strings", "stop_sequences")
     }
     if (stops.length > 0) out.stop = stops
   }
@@ -267,4 +256,4 @@ const translateRequest = (body: unknown, opts: ToChatRequestOptions): ChatReques
 export const toChatRequest = (
   msg: MessagesRequest,
   opts: ToChatRequestOptions
-): Either.Either<ChatRequest, TranslationError> => guard(() => translateRequest(msg, opts))
+): Either.Either<ChatRequest, TranslationError> => guardTranslation(() => translateRequest(msg, opts))

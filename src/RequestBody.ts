@@ -2,9 +2,11 @@ import { Effect } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { RoutePreference } from "./GatewayConfig.js"
 import { InvalidRequest, PayloadTooLarge } from "./GatewayError.js"
+import { isRecord } from "./JsonValue.js"
+import type { JsonObject } from "./JsonValue.js"
 
 /** A JSON object body, mutable so the proxy can rewrite `model` without re-parsing. */
-export type JsonObject = Record<string, unknown>
+export type { JsonObject }
 
 /** Reads a request body once, refusing more than `limit` bytes (413 before reading when Content-Length says so). */
 export const read = (req: IncomingMessage, limit: number): Effect.Effect<Buffer, PayloadTooLarge | InvalidRequest> =>
@@ -53,10 +55,10 @@ export const parseObject = (raw: Buffer): Effect.Effect<JsonObject, InvalidReque
     const detail = cause instanceof Error ? cause.message : "parse error"
     return Effect.fail(new InvalidRequest({ reason: `The request body is not valid JSON: ${detail}`, code: "invalid_json" }))
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return Effect.fail(new InvalidRequest({ reason: "The request body must be a JSON object", code: "invalid_json" }))
   }
-  return Effect.succeed(value as JsonObject)
+  return Effect.succeed(value)
 }
 
 const typeName = (value: unknown): string => value === null ? "null" : Array.isArray(value) ? "array" : typeof value
@@ -93,7 +95,7 @@ export const validate = (body: JsonObject, shape: BodyShape): Effect.Effect<void
   }
   for (let i = 0; i < messages.length; i++) {
     const m: unknown = messages[i]
-    if (typeof m !== "object" || m === null || Array.isArray(m)) {
+    if (!isRecord(m)) {
       return Effect.fail(invalidType(`messages[${i}]`, "an object", m))
     }
     if (!("role" in m) || typeof m.role !== "string") {
@@ -137,8 +139,8 @@ export const takeInlinePreferences = (
   for (let i = 0; i < raw.length; i++) {
     const p: unknown = raw[i]
     const at = `routing_preferences[${i}]`
-    if (typeof p !== "object" || p === null || Array.isArray(p)) return Effect.fail(invalidType(at, "an object", p))
-    const record = p as Record<string, unknown>
+    if (!isRecord(p)) return Effect.fail(invalidType(at, "an object", p))
+    const record = p
     if (typeof record.name !== "string" || record.name.length === 0) {
       return Effect.fail(invalidType(`${at}.name`, "a non-empty string", record.name))
     }
