@@ -1,0 +1,864 @@
+// `npm run bench`: the gateway's own reproducible overhead benchmark, on loopback, in one run.
+//
+// usage: tsx tools/bench.ts [--quick] [--out DIR] [--gateway-cmd "CMD ARGS"] [--parts 1,2,3,4] [--pins-fill proxy]
+//
+// Starts, each in its own child process: a mock OpenAI upstream (tools/benchMockUpstream.ts), a bare node:http
+// baseline proxy doing the same JSON work (tools/benchBaseline.ts), and the gateway built from this checkout
+// (`node dist/main.js --config FILE --port 0`, or `--gateway-cmd`, which gets `--config FILE --port 0` appended) with
+// generated configs. Where taskset works, proxies run on CPU 0 and the mock + load generator (this process) on CPU 1.
+// Measures: (1) proxy overhead json/stream at c=1 and c=32, (2) streaming time to first token, (3) routing decision
+// time per path, (4) the pin cache at scale, (5) memory. Prints tables and writes OUT/latest.json plus a timestamped
+// copy. Exits non-zero when any part failed to run (speed is never asserted).
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import type { LoadResult, ProbeSample, ServerProcess } from "./benchSupport.js"
+import {
+  canPin,
+  cpuMicros,
+  headerCounts,
+  peakRssKb,
+  percentile,
+  pinProcess,
+  probe,
+  round,
+  routingDurationMs,
+  rssKb,
+  rssSampler,
+  runLoad,
+  startServer
+} from "./benchSupport.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// options
+
+const argv = process.argv.slice(2)
+const argValue = (name: string): string | undefined => {
+  const i = argv.indexOf(name)
+  return i < 0 ? undefined : argv[i + 1]
+}
+const quick = argv.includes("--quick")
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+const outDir = resolve(argValue("--out") ?? "bench-results")
+const gatewayCmdArg = argValue("--gateway-cmd")
+const pinsFill = argValue("--pins-fill") === "proxy" ? "proxy" : "decision"
+const parts = new Set((argValue("--parts") ?? "1,2,3,4").split(",").map((p) => Number(p.trim())))
+
+const settings = quick
+  ? {
+    durationS: 1,
+    warmS: 0.3,
+    concurrencies: [1, 32],
+    probeN: 200,
+    probeWarm: 50,
+    routingN: 300,
+    scaleConnections: 64,
+    scaleCapacity: 1_000_000,
+    startupWarm: 200,
+    scaleWarmup: 2_000,
+    scaleWindow: 10_000,
+    scaleMilestones: [10_000, 50_000]
+  }
+  : {
+    durationS: 5,
+    warmS: 1,
+    concurrencies: [1, 32],
+    probeN: 2000,
+    probeWarm: 200,
+    routingN: 2000,
+    scaleConnections: 64,
+    scaleCapacity: 1_000_000,
+    startupWarm: 3_000,
+    scaleWarmup: 20_000,
+    scaleWindow: 20_000,
+    scaleMilestones: [10_000, 100_000, 1_000_000, 1_500_000, 2_000_000]
+  }
+
+const cpuCount = availableParallelism()
+const pinning = canPin(cpuCount)
+const gatewayCpu = pinning ? 0 : undefined
+const harnessCpu = pinning ? 1 : undefined
+// The load generator runs in this process: keep it off the proxies' CPU.
+if (harnessCpu !== undefined) pinProcess(process.pid, harnessCpu)
+
+const startedAt = new Date()
+const loadAtStart = loadavg()
+const t0 = Date.now()
+const elapsed = () => ((Date.now() - t0) / 1000).toFixed(1)
+const log = (message: string) => process.stderr.write(`[bench ${elapsed()}s] ${message}\n`)
+const failures: Array<string> = []
+const fail = (message: string) => {
+  failures.push(message)
+  log(`FAILED: ${message}`)
+}
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+// ---------------------------------------------------------------------------------------------------------------
+// request bodies and configs
+
+const chatBody = (content: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    model: "openai/mock-model",
+    messages: [{ role: "system", content: "You are a helpful assistant." }, { role: "user", content }],
+    temperature: 0.2,
+    max_tokens: 64,
+    ...extra
+  })
+const seaPrompt = "Give me one sentence about the sea, please. Keep it short and plain."
+const codePrompt =
+  "Write a Python function that parses a CSV file and returns a list of dicts keyed by the header row, " +
+  "with type hints and a docstring."
+const bodies = {
+  json: chatBody(seaPrompt),
+  stream: chatBody(seaPrompt, { stream: true }),
+  code: chatBody(codePrompt),
+  small: JSON.stringify({ model: "openai/mock-model", messages: [{ role: "user", content: "hi" }] })
+}
+type Mode = "json" | "stream"
+
+const gatewayConfig = (upstream: string, options: {
+  readonly preferences: boolean
+  readonly maxEntries: number
+  readonly ttlSeconds: number
+}) =>
+  [
+    "version: v0.4.0",
+    "listeners:",
+    "  - type: model",
+    "    name: model_listener",
+    "    address: 127.0.0.1",
+    "    port: 12000",
+    "model_providers:",
+    "  - model: openai/mock-model",
+    `    base_url: ${upstream}`,
+    "    default: true",
+    "  - model: openai/mock-coder",
+    `    base_url: ${upstream}`,
+    ...(options.preferences
+      ? [
+        "routing_preferences:",
+        "  - name: code_generation",
+        "    description: generating new code, writing functions, or creating boilerplate",
+        "    models: [openai/mock-coder]",
+        "  - name: complex_reasoning",
+        "    description: complex reasoning tasks, multi-step analysis, or detailed explanations",
+        "    models: [openai/mock-model]"
+      ]
+      : []),
+    "routing:",
+    `  session_ttl_seconds: ${options.ttlSeconds}`,
+    `  session_max_entries: ${options.maxEntries}`,
+    ""
+  ].join("\n")
+
+// ---------------------------------------------------------------------------------------------------------------
+// processes
+
+const tmp = mkdtempSync(join(tmpdir(), "switchyard-bench-"))
+const running = new Set<ServerProcess>()
+const tsxChild = (file: string, ...args: Array<string>) => [
+  process.execPath,
+  "--import",
+  "tsx",
+  join(root, file),
+  ...args
+]
+
+const gatewayCommand = (): Array<string> => {
+  if (gatewayCmdArg !== undefined) return gatewayCmdArg.split(/\s+/).filter((s) => s.length > 0)
+  const main = join(root, "dist", "main.js")
+  if (!existsSync(main)) throw new Error(`${main} does not exist: run \`npm run build\` first`)
+  return [process.execPath, main]
+}
+
+const start = async (name: string, command: ReadonlyArray<string>, cpu: number | undefined) => {
+  const server = await startServer(name, command, { cpu, cwd: root, timeoutMs: 60_000 })
+  running.add(server)
+  log(`${name} pid=${server.pid} ${server.origin}${cpu === undefined ? "" : ` cpu ${cpu}`}`)
+  return server
+}
+
+const startGateway = (name: string, configText: string) => {
+  const file = join(tmp, `${name}.yaml`)
+  writeFileSync(file, configText)
+  return start(name, [...gatewayCommand(), "--config", file, "--port", "0"], gatewayCpu)
+}
+
+const stop = async (server: ServerProcess | undefined) => {
+  if (server === undefined) return
+  running.delete(server)
+  await server.stop()
+}
+
+const stopAll = async () => {
+  await Promise.all([...running].map((s) => s.stop()))
+  running.clear()
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    void stopAll().finally(() => {
+      rmSync(tmp, { recursive: true, force: true })
+      process.exit(130)
+    })
+  })
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+// ---------------------------------------------------------------------------------------------------------------
+// measurement helpers
+
+interface Target {
+  readonly name: string
+  readonly url: string
+  /** The proxy process measured (undefined for direct). */
+  readonly server: ServerProcess | undefined
+}
+
+interface Measured {
+  readonly load: LoadResult
+  readonly cpuUsPerReq: number | undefined
+  readonly mockCpuUsPerReq: number | undefined
+  readonly peakRssKb: number | undefined
+}
+
+const perRequest = (before: number | undefined, after: number | undefined, requests: number) =>
+  before === undefined || after === undefined || requests === 0 ? undefined : (after - before) / requests
+
+/** A closed-loop run with CPU of the target and of the mock read around it, and the target's RSS sampled. */
+const measure = async (
+  target: Target,
+  mock: ServerProcess,
+  options: Parameters<typeof runLoad>[0]
+): Promise<Measured> => {
+  const pid = target.server?.pid
+  const sampler = pid === undefined ? undefined : rssSampler(pid)
+  const cpu0 = pid === undefined ? undefined : cpuMicros(pid)
+  const mock0 = cpuMicros(mock.pid)
+  const load = await runLoad(options)
+  const cpu1 = pid === undefined ? undefined : cpuMicros(pid)
+  const mock1 = cpuMicros(mock.pid)
+  const requests = load.ok + load.non2xx
+  return {
+    load,
+    cpuUsPerReq: perRequest(cpu0, cpu1, requests),
+    mockCpuUsPerReq: perRequest(mock0, mock1, requests),
+    peakRssKb: sampler?.stop()
+  }
+}
+
+const checkLoad = (label: string, load: LoadResult) => {
+  if (load.ok === 0) fail(`${label}: no successful responses`)
+  else if (load.non2xx + load.errors > 0) fail(`${label}: ${load.non2xx} non-2xx responses, ${load.errors} errors`)
+}
+
+const checkAlive = (server: ServerProcess | undefined) => {
+  if (server !== undefined && server.exitCode() !== undefined) {
+    throw new Error(`${server.name} exited (${server.exitCode()}):\n${server.output()}`)
+  }
+}
+
+/** One request; throws unless it is a 200 (and, for streams, ends with [DONE]). */
+const smoke = async (target: Target, body: string, stream: boolean, headers: Record<string, string> = {}) => {
+  const [sample] = await probe({ url: target.url, body, n: 1, warmup: 0, headers: () => headers })
+  if (sample === undefined || sample.status !== 200 || (stream && !sample.body.includes("[DONE]"))) {
+    throw new Error(
+      `${target.name} smoke ${stream ? "stream" : "json"}: HTTP ${sample?.status} ${sample?.body.slice(0, 300)}`
+    )
+  }
+  return sample
+}
+
+const quantiles = (values: ReadonlyArray<number>) => {
+  const sorted = Float64Array.from(values).sort()
+  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// report types
+
+interface OverheadRow {
+  readonly mode: Mode
+  readonly conc: number
+  readonly target: string
+  readonly requests: number
+  readonly rps: number | null
+  readonly p50Us: number | null
+  readonly p99Us: number | null
+  readonly addedP50Us: number | null
+  readonly addedP99Us: number | null
+  readonly cpuUsPerReq: number | null
+  readonly mockCpuUsPerReq: number | null
+  readonly peakRssKb: number | null
+  readonly non2xx: number
+  readonly errors: number
+}
+
+interface TtftRow {
+  readonly target: string
+  readonly n: number
+  readonly ttftP50Us: number | null
+  readonly ttftP99Us: number | null
+  readonly addedP50Us: number | null
+  readonly addedP99Us: number | null
+  readonly totalP50Us: number | null
+}
+
+interface RoutingRow {
+  readonly path: "routed" | "pinned" | "no_preferences"
+  readonly gateway: string
+  readonly n: number
+  readonly reasons: Record<string, number>
+  readonly pins: Record<string, number>
+  readonly decisionP50Ms: number | null
+  readonly decisionP99Ms: number | null
+  readonly cpuUsPerReq: number | null
+  readonly rps: number | null
+}
+
+interface ScaleRow {
+  readonly sessionIds: number
+  readonly pinsReported: number | null
+  readonly rssKb: number | null
+  readonly cpuUsPerReq: number | null
+  readonly windowRequests: number
+  readonly rps: number | null
+  /** CPU and rate of the fill segment before the window (decision endpoint by default). */
+  readonly fillCpuUsPerReq: number | null
+  readonly fillRps: number | null
+  readonly bytesPerPin: number | null
+}
+
+const overhead: Array<OverheadRow> = []
+const ttft: Array<TtftRow> = []
+const routing: Array<RoutingRow> = []
+const scale: Array<ScaleRow> = []
+const idleRssKb: Record<string, number | null> = {}
+const peakRssUnderLoadKb: Record<string, number | null> = {}
+let scaleInfo: Record<string, unknown> = {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the run
+
+const run = async () => {
+  const mock = await start("mock", tsxChild("tools/benchMockUpstream.ts", "--port", "0"), harnessCpu)
+  const upstream = mock.origin
+  const direct: Target = { name: "direct", url: `${upstream}/v1/chat/completions`, server: undefined }
+  const targets: Array<Target> = [direct]
+
+  if (parts.has(1) || parts.has(2) || parts.has(3)) {
+    const started = await Promise.allSettled([
+      start("baseline", tsxChild("tools/benchBaseline.ts", "--upstream", upstream, "--port", "0"), gatewayCpu),
+      startGateway("gateway", gatewayConfig(upstream, { preferences: false, maxEntries: 10_000, ttlSeconds: 600 })),
+      startGateway(
+        "gateway-routed",
+        gatewayConfig(upstream, { preferences: true, maxEntries: 10_000, ttlSeconds: 600 })
+      )
+    ])
+    const servers: Array<ServerProcess> = []
+    for (const s of started) {
+      if (s.status === "fulfilled") servers.push(s.value)
+      else fail(`start: ${errorText(s.reason)}`)
+    }
+    await sleep(1000)
+    for (const s of servers) {
+      idleRssKb[s.name] = rssKb(s.pid) ?? null
+      targets.push({ name: s.name, url: `${s.origin}/v1/chat/completions`, server: s })
+    }
+    const byName = (name: string) => targets.find((t) => t.name === name)
+    // Fresh processes run cold code: warm every proxy's JIT on both paths before anything is measured, one at a
+    // time (they share a CPU), then let background compilation and GC settle.
+    for (const t of targets) {
+      if (t.server === undefined) continue
+      try {
+        for (const body of [bodies.json, bodies.stream, bodies.code]) {
+          await runLoad({ url: t.url, body, connections: 8, amount: settings.startupWarm })
+        }
+      } catch (e) {
+        log(`warm-up of ${t.name} failed: ${errorText(e)}`)
+      }
+    }
+    await sleep(1000)
+
+    // smoke every target in both modes first; a target that fails is skipped everywhere
+    const healthy = new Set<string>()
+    for (const t of targets) {
+      try {
+        await smoke(t, bodies.json, false)
+        await smoke(t, bodies.stream, true)
+        healthy.add(t.name)
+      } catch (e) {
+        fail(errorText(e))
+      }
+    }
+
+    if (parts.has(1)) {
+      log("part 1: proxy overhead")
+      for (const mode of ["json", "stream"] as const) {
+        for (const conc of settings.concurrencies) {
+          let directLoad: LoadResult | undefined
+          for (const t of targets) {
+            if (!healthy.has(t.name)) continue
+            try {
+              checkAlive(t.server)
+              const body = bodies[mode]
+              await runLoad({ url: t.url, body, connections: conc, durationS: settings.warmS })
+              const m = await measure(t, mock, { url: t.url, body, connections: conc, durationS: settings.durationS })
+              checkLoad(`part 1 ${t.name} ${mode} c=${conc}`, m.load)
+              if (t.name === "direct") directLoad = m.load
+              const added = (k: "p50Us" | "p99Us") => {
+                const here = m.load[k]
+                const there = directLoad?.[k]
+                return t.name === "direct" || here === undefined || there === undefined ? null : round(here - there)
+              }
+              overhead.push({
+                mode,
+                conc,
+                target: t.name,
+                requests: m.load.ok,
+                rps: round(m.load.rps),
+                p50Us: round(m.load.p50Us),
+                p99Us: round(m.load.p99Us),
+                addedP50Us: added("p50Us"),
+                addedP99Us: added("p99Us"),
+                cpuUsPerReq: round(m.cpuUsPerReq),
+                mockCpuUsPerReq: round(m.mockCpuUsPerReq),
+                peakRssKb: m.peakRssKb ?? null,
+                non2xx: m.load.non2xx,
+                errors: m.load.errors
+              })
+              if (conc === Math.max(...settings.concurrencies) && m.peakRssKb !== undefined) {
+                peakRssUnderLoadKb[t.name] = Math.max(peakRssUnderLoadKb[t.name] ?? 0, m.peakRssKb)
+              }
+              log(
+                `  ${mode} c=${conc} ${t.name}: ${round(m.load.rps, 0)} req/s p50 ${round(m.load.p50Us, 0)} µs` +
+                  ` cpu ${round(m.cpuUsPerReq, 0) ?? "–"} µs/req`
+              )
+            } catch (e) {
+              fail(`part 1 ${t.name} ${mode} c=${conc}: ${errorText(e)}`)
+            }
+          }
+        }
+      }
+    }
+
+    if (parts.has(2)) {
+      log("part 2: streaming time to first token")
+      let directSamples: Array<ProbeSample> | undefined
+      for (const t of targets) {
+        if (!healthy.has(t.name)) continue
+        try {
+          const samples = await probe({
+            url: t.url,
+            body: bodies.stream,
+            n: settings.probeN,
+            warmup: settings.probeWarm,
+            maxMs: 20_000
+          })
+          const bad = samples.filter((s) => s.status !== 200 || !s.body.includes("[DONE]")).length
+          if (bad > 0) fail(`part 2 ${t.name}: ${bad} of ${samples.length} streams failed`)
+          if (t.name === "direct") directSamples = samples
+          const q = quantiles(samples.map((s) => s.firstByteUs))
+          const d = directSamples === undefined ? undefined : quantiles(directSamples.map((s) => s.firstByteUs))
+          ttft.push({
+            target: t.name,
+            n: samples.length,
+            ttftP50Us: round(q.p50),
+            ttftP99Us: round(q.p99),
+            addedP50Us: t.name === "direct" || d === undefined ? null : round(q.p50 - d.p50),
+            addedP99Us: t.name === "direct" || d === undefined ? null : round(q.p99 - d.p99),
+            totalP50Us: round(quantiles(samples.map((s) => s.totalUs)).p50)
+          })
+        } catch (e) {
+          fail(`part 2 ${t.name}: ${errorText(e)}`)
+        }
+      }
+    }
+
+    if (parts.has(3)) {
+      log("part 3: routing paths")
+      const paths = [
+        { path: "routed" as const, target: byName("gateway-routed"), session: undefined, expect: "routed" },
+        { path: "pinned" as const, target: byName("gateway-routed"), session: "bench-pinned", expect: "pinned" },
+        { path: "no_preferences" as const, target: byName("gateway"), session: undefined, expect: "requested" }
+      ]
+      for (const p of paths) {
+        if (p.target === undefined || !healthy.has(p.target.name)) continue
+        try {
+          checkAlive(p.target.server)
+          const headers: Record<string, string> = p.session === undefined ? {} : { "x-routing-session-id": p.session }
+          const samples = await probe({
+            url: p.target.url,
+            body: bodies.code,
+            n: settings.routingN,
+            warmup: Math.min(100, settings.probeWarm),
+            headers: () => headers,
+            maxMs: 20_000
+          })
+          const bad = samples.filter((s) => s.status !== 200).length
+          if (bad > 0) fail(`part 3 ${p.path}: ${bad} of ${samples.length} requests failed`)
+          const reasons = headerCounts(samples, "x-routing-reason")
+          const pins = headerCounts(samples, "x-routing-pin")
+          if ((reasons[p.expect] ?? 0) < samples.length) {
+            log(`  warning: ${p.path} expected x-routing-reason ${p.expect}, saw ${JSON.stringify(reasons)}`)
+          }
+          const durations = samples.map(routingDurationMs).filter((x): x is number => x !== undefined)
+          if (durations.length < samples.length) {
+            fail(`part 3 ${p.path}: ${samples.length - durations.length} responses without server-timing routing;dur`)
+          }
+          const q = quantiles(durations)
+          await runLoad({ url: p.target.url, body: bodies.code, headers, connections: 32, durationS: settings.warmS })
+          const m = await measure(p.target, mock, {
+            url: p.target.url,
+            body: bodies.code,
+            headers,
+            connections: 32,
+            durationS: settings.durationS
+          })
+          checkLoad(`part 3 ${p.path} c=32`, m.load)
+          routing.push({
+            path: p.path,
+            gateway: p.target.name,
+            n: samples.length,
+            reasons,
+            pins,
+            decisionP50Ms: round(q.p50, 4),
+            decisionP99Ms: round(q.p99, 4),
+            cpuUsPerReq: round(m.cpuUsPerReq),
+            rps: round(m.load.rps)
+          })
+          if (m.peakRssKb !== undefined) {
+            peakRssUnderLoadKb[p.target.name] = Math.max(peakRssUnderLoadKb[p.target.name] ?? 0, m.peakRssKb)
+          }
+          log(`  ${p.path}: decision p50 ${round(q.p50, 4)} ms, cpu ${round(m.cpuUsPerReq, 0)} µs/req`)
+        } catch (e) {
+          fail(`part 3 ${p.path}: ${errorText(e)}`)
+        }
+      }
+    }
+    await Promise.all(servers.map(stop))
+  }
+
+  if (parts.has(4)) {
+    log("part 4: pin cache at scale")
+    let pinsGateway: ServerProcess | undefined
+    try {
+      const config = gatewayConfig(upstream, {
+        preferences: false,
+        maxEntries: settings.scaleCapacity,
+        ttlSeconds: 3600
+      })
+      pinsGateway = await startGateway("gateway-pins", config)
+      const url = `${pinsGateway.origin}/v1/chat/completions`
+      const fillUrl = pinsFill === "decision" ? `${pinsGateway.origin}/routing/v1/chat/completions` : url
+      const target: Target = { name: pinsGateway.name, url, server: pinsGateway }
+      idleRssKb[pinsGateway.name] = rssKb(pinsGateway.pid) ?? null
+      // Warm up both paths without sessions, so the RSS reference excludes JIT and pool growth.
+      const connections = settings.scaleConnections
+      for (const u of new Set([url, fillUrl])) {
+        const warm = await runLoad({ url: u, body: bodies.small, connections, amount: settings.scaleWarmup })
+        checkLoad("part 4 warm-up", warm)
+      }
+      await sleep(500)
+      const rss0 = rssKb(pinsGateway.pid)
+      scaleInfo = {
+        config: "no routing_preferences (every new session pins the requested model; the router is not run)",
+        fill: pinsFill === "decision"
+          ? "POST /routing/v1/chat/completions (same read → decide → pin path, no upstream call)"
+          : "POST /v1/chat/completions",
+        window: "POST /v1/chat/completions",
+        capacity: settings.scaleCapacity,
+        ttlSeconds: 3600,
+        connections,
+        body: bodies.small,
+        rssAfterWarmupKb: rss0 ?? null
+      }
+      let sent = 0
+      let nextId = 0
+      const perRequestHeaders = () => ({ "x-routing-session-id": `bench-${(nextId++).toString(36)}` })
+      for (const milestone of settings.scaleMilestones) {
+        checkAlive(pinsGateway)
+        const segment = milestone - sent
+        const window = Math.min(Math.floor(segment / 2), settings.scaleWindow)
+        const fill = segment - window
+        const base = { body: bodies.small, connections, perRequestHeaders, recordLatencies: false }
+        let fillCpu: number | undefined
+        let fillRps: number | undefined
+        if (fill > 0) {
+          const f = await measure(target, mock, { ...base, url: fillUrl, amount: fill })
+          checkLoad(`part 4 fill to ${milestone}`, f.load)
+          fillCpu = f.cpuUsPerReq
+          fillRps = f.load.rps
+        }
+        const m = await measure(target, mock, { ...base, url, amount: window })
+        checkLoad(`part 4 window at ${milestone}`, m.load)
+        sent = milestone
+        const rss = rssKb(pinsGateway.pid)
+        const pinsReported = await pinCount(pinsGateway.origin)
+        const held = Math.min(milestone, settings.scaleCapacity)
+        scale.push({
+          sessionIds: milestone,
+          pinsReported,
+          rssKb: rss ?? null,
+          cpuUsPerReq: round(m.cpuUsPerReq),
+          windowRequests: window,
+          rps: round(m.load.rps),
+          fillCpuUsPerReq: round(fillCpu),
+          fillRps: round(fillRps),
+          // Below ~100k pins the RSS delta is mostly heap growth slack, not pins.
+          bytesPerPin: rss === undefined || rss0 === undefined || held < 100_000
+            ? null
+            : round(((rss - rss0) * 1024) / held, 0)
+        })
+        log(
+          `  ${milestone} ids: rss ${round((rss ?? NaN) / 1024)} MB, pins ${pinsReported ?? "?"},` +
+            ` proxy ${round(m.cpuUsPerReq, 0)} µs/req at ${round(m.load.rps, 0)} req/s,` +
+            ` fill ${round(fillCpu, 0) ?? "–"} µs/req at ${round(fillRps, 0) ?? "–"} req/s`
+        )
+      }
+      peakRssUnderLoadKb[pinsGateway.name] = peakRssKb(pinsGateway.pid) ?? null
+    } catch (e) {
+      fail(`part 4: ${errorText(e)}`)
+    } finally {
+      await stop(pinsGateway)
+    }
+  }
+  await stop(mock)
+}
+
+/** The pin count from the gateway's pins API (`GET /v1/routing/sessions` → `total`), when it has one. */
+const pinCount = async (origin: string): Promise<number | null> => {
+  try {
+    const r = await fetch(`${origin}/v1/routing/sessions?limit=1`)
+    if (!r.ok) return null
+    const json: unknown = await r.json()
+    const total = typeof json === "object" && json !== null ? (json as Record<string, unknown>).total : undefined
+    return typeof total === "number" ? total : null
+  } catch {
+    return null
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// report
+
+const fmt = (x: number | null | undefined, digits = 0) =>
+  x === null || x === undefined || !Number.isFinite(x)
+    ? "–"
+    : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const mb = (kb: number | null | undefined) => (kb === null || kb === undefined ? "–" : (kb / 1024).toFixed(1))
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) =>
+  [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`)
+  ].join("\n")
+
+const cpuRatios = () => {
+  const out: Record<string, Record<string, number | null>> = {}
+  for (const mode of ["json", "stream"] as const) {
+    out[mode] = {}
+    for (const conc of settings.concurrencies) {
+      const cpu = (target: string) =>
+        overhead.find((r) => r.mode === mode && r.conc === conc && r.target === target)?.cpuUsPerReq
+      const b = cpu("baseline")
+      for (const target of ["gateway", "gateway-routed"]) {
+        const g = cpu(target)
+        out[mode]![`${target}/baseline c=${conc}`] = g == null || b == null || b === 0 ? null : round(g / b, 2)
+      }
+    }
+  }
+  return out
+}
+
+const gitRevision = () => {
+  try {
+    const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim()
+    const dirty = execFileSync("git", ["status", "--porcelain"], { cwd: root, encoding: "utf8" }).trim() !== ""
+    return `${rev}${dirty ? "+dirty" : ""}`
+  } catch {
+    return null
+  }
+}
+
+const pairs = (counts: Record<string, number>) => Object.entries(counts).map(([k, v]) => `${k}×${v}`).join(" ")
+
+const report = () => {
+  const ratios = cpuRatios()
+  const out: Array<string> = []
+  const section = (title: string, lines: ReadonlyArray<string>) => {
+    if (lines.length > 0) out.push(`### ${title}`, "", ...lines, "")
+  }
+  out.push(`## Switchyard bench${quick ? " (--quick)" : ""}`, "")
+  out.push(
+    `node ${process.version}, ${cpuCount} CPUs (${cpus()[0]?.model ?? "?"}), ` +
+      (pinning ? "proxies on CPU 0, mock + load generator on CPU 1" : "no CPU pinning") +
+      `, ${settings.durationS} s per run, load average ${loadAtStart[0]!.toFixed(1)} at start and` +
+      ` ${loadavg()[0]!.toFixed(1)} at the end (other processes skew latencies and req/s more than CPU µs/req)`,
+    ""
+  )
+  section("1. Proxy overhead (closed loop, autocannon)", overhead.length === 0 ? [] : [
+    table(
+      [
+        "mode",
+        "c",
+        "target",
+        "req/s",
+        "p50 µs",
+        "p99 µs",
+        "+p50 µs",
+        "+p99 µs",
+        "CPU µs/req",
+        "mock CPU µs/req",
+        "errors"
+      ],
+      overhead.map((r) => [
+        r.mode,
+        String(r.conc),
+        r.target,
+        fmt(r.rps),
+        fmt(r.p50Us),
+        fmt(r.p99Us),
+        fmt(r.addedP50Us),
+        fmt(r.addedP99Us),
+        fmt(r.cpuUsPerReq),
+        fmt(r.mockCpuUsPerReq),
+        r.non2xx + r.errors === 0 ? "" : String(r.non2xx + r.errors)
+      ])
+    ),
+    "",
+    "CPU ratio (process CPU µs per request, same run):",
+    ...Object.entries(ratios).map(([mode, r]) =>
+      `- ${mode}: ${Object.entries(r).map(([k, v]) => `${k} ${fmt(v, 2)}×`).join(", ")}`
+    )
+  ])
+  section("2. Streaming time to first token (sequential probe, first SSE byte)", ttft.length === 0 ? [] : [
+    table(
+      ["target", "n", "TTFT p50 µs", "TTFT p99 µs", "+p50 µs", "+p99 µs", "last byte p50 µs"],
+      ttft.map((r) => [
+        r.target,
+        String(r.n),
+        fmt(r.ttftP50Us),
+        fmt(r.ttftP99Us),
+        fmt(r.addedP50Us),
+        fmt(r.addedP99Us),
+        fmt(r.totalP50Us)
+      ])
+    )
+  ])
+  const routingTitle = "3. Routing paths (decision time from `server-timing: routing;dur=`, CPU at c=32)"
+  section(routingTitle, routing.length === 0 ? [] : [
+    table(
+      [
+        "path",
+        "gateway",
+        "x-routing-reason",
+        "x-routing-pin",
+        "decision p50 ms",
+        "decision p99 ms",
+        "CPU µs/req",
+        "req/s"
+      ],
+      routing.map((r) => [
+        r.path,
+        r.gateway,
+        pairs(r.reasons),
+        pairs(r.pins),
+        fmt(r.decisionP50Ms, 3),
+        fmt(r.decisionP99Ms, 3),
+        fmt(r.cpuUsPerReq),
+        fmt(r.rps)
+      ])
+    )
+  ])
+  const scaleTitle = `4. Pin cache at scale (capacity ${fmt(settings.scaleCapacity)}, one new session id per request)`
+  section(scaleTitle, scale.length === 0 ? [] : [
+    `Filled through ${String(scaleInfo.fill)}; proxy columns: the last ${fmt(settings.scaleWindow)} new ids before` +
+    ` each mark, through ${String(scaleInfo.window)}. RSS after a session-less warm-up:` +
+    ` ${mb(scaleInfo.rssAfterWarmupKb as number | null | undefined)} MB.`,
+    "",
+    table(
+      [
+        "session ids sent",
+        "pins held (API)",
+        "RSS MB",
+        "bytes/pin",
+        "proxy CPU µs/req",
+        "proxy req/s",
+        "fill CPU µs/req",
+        "fill req/s"
+      ],
+      scale.map((r) => [
+        fmt(r.sessionIds),
+        fmt(r.pinsReported),
+        mb(r.rssKb),
+        fmt(r.bytesPerPin),
+        fmt(r.cpuUsPerReq),
+        fmt(r.rps),
+        fmt(r.fillCpuUsPerReq),
+        fmt(r.fillRps)
+      ])
+    )
+  ])
+  const names = [...new Set([...Object.keys(idleRssKb), ...Object.keys(peakRssUnderLoadKb)])]
+  section("5. Memory", names.length === 0 ? [] : [
+    table(
+      ["process", "idle RSS MB (after start)", "peak RSS MB under load"],
+      names.map((n) => [n, mb(idleRssKb[n]), mb(peakRssUnderLoadKb[n])])
+    )
+  ])
+  section("Failures", failures.map((f) => `- ${f.split("\n")[0]}`))
+  out.push(`total ${elapsed()} s`)
+  return { text: out.join("\n"), ratios }
+}
+
+const main = async () => {
+  try {
+    await run()
+  } catch (e) {
+    fail(`bench: ${errorText(e)}`)
+  } finally {
+    await stopAll()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  const { ratios, text } = report()
+  const result = {
+    version: 1,
+    quick,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    seconds: Number(elapsed()),
+    revision: gitRevision(),
+    host: {
+      node: process.version,
+      cpus: cpuCount,
+      cpuModel: cpus()[0]?.model ?? null,
+      pinning,
+      loadAverage1mAtStart: round(loadAtStart[0], 2),
+      loadAverage1mAtEnd: round(loadavg()[0], 2)
+    },
+    gatewayCommand: gatewayCmdArg ?? "node dist/main.js",
+    settings,
+    overhead,
+    cpuRatio: ratios,
+    ttft,
+    routing,
+    pinCache: { ...scaleInfo, rows: scale },
+    memory: { idleRssKb, peakRssUnderLoadKb },
+    failures
+  }
+  mkdirSync(outDir, { recursive: true })
+  const json = JSON.stringify(result, null, 2) + "\n"
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-")
+  writeFileSync(join(outDir, "latest.json"), json)
+  writeFileSync(join(outDir, `bench-${stamp}${quick ? "-quick" : ""}.json`), json)
+  process.stdout.write(text + "\n")
+  log(`wrote ${join(outDir, "latest.json")}`)
+  process.exit(failures.length > 0 ? 1 : 0)
+}
+
+void main()
