@@ -126,7 +126,10 @@ const scanIgnored = (raw: Record<string, unknown>): Array<Path> => {
       if (hasOwn(routing, key)) out.push(["routing", key])
     }
     const cache = routing["session_cache"]
-    if (isRecord(cache) && hasOwn(cache, "url")) out.push(["routing", "session_cache", "url"])
+    // The url is used (and so substituted) only by the Redis store.
+    if (isRecord(cache) && hasOwn(cache, "url") && cache["type"] !== "redis") {
+      out.push(["routing", "session_cache", "url"])
+    }
   }
   const overrides = raw["overrides"]
   if (isRecord(overrides)) {

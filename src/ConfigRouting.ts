@@ -55,8 +55,18 @@ export const resolveRouting = (
     }
     sessionScopeHeader = cache.tenant_header
   }
+  let sessionStore: RoutingSettings["sessionStore"]
   if (cache?.type === "redis") {
-    warnings.push("routing.session_cache.type: redis is not implemented; Switchyard uses its in-memory session cache")
+    const at: Path = ["routing", "session_cache", "url"]
+    if (cache.url === undefined) {
+      issue(at, "is required with type: redis; set it, e.g. `url: redis://127.0.0.1:6379` or `url: $REDIS_URL`")
+    } else if (typeof cache.url !== "string" || !/^rediss?:\/\/./i.test(cache.url)) {
+      // A URL may carry a password, so only a non-string is echoed.
+      const got = typeof cache.url === "string" ? "" : `, got ${show(cache.url)}`
+      issue(at, `expected a redis:// or rediss:// URL${got}`)
+    } else {
+      sessionStore = { type: "redis", url: cache.url }
+    }
   }
 
   let adminKey: Redacted.Redacted<string> | undefined
@@ -152,6 +162,8 @@ export const resolveRouting = (
     sessionMaxEntries: decoded.session_max_entries ?? defaults.sessionMaxEntries,
     sessionSweepIntervalSeconds: decoded.session_sweep_interval_seconds ?? defaults.sessionSweepIntervalSeconds,
     sessionScopeHeader,
+    // Only present when set, so the in-memory case keeps the settings' original shape.
+    ...(sessionStore === undefined ? {} : { sessionStore }),
     adminKey,
     router
   }

@@ -5,7 +5,8 @@ import * as ConfigFile from "./ConfigFile.js"
 import { GatewayApp } from "./GatewayApp.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
 import * as GatewayServer from "./GatewayServer.js"
-import * as PinCache from "./PinCache.js"
+import type * as PinCache from "./PinCache.js"
+import * as PinCacheRedis from "./PinCacheRedis.js"
 import { Providers } from "./Providers.js"
 import { ProxyHandler } from "./ProxyHandler.js"
 import { RouteDecider } from "./RouteDecider.js"
@@ -26,16 +27,22 @@ export type Services =
 /** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
 export type RouterLayer = Layer.Layer<Router.Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream.Upstream>
 
-/** Swappable parts: the router (default: chosen by config) and the pin store (default: in-memory LRU). */
+/** A pin store layer may use the config and fail to start (as the Redis store does when Redis is unreachable). */
+export type PinsLayer = Layer.Layer<PinCache.PinCache, PinCache.PinCacheError, GatewayConfig>
+
+/** Swappable parts: the router and the pin store (defaults: chosen by config; pins in memory unless Redis is set). */
 export interface Parts {
   readonly router?: RouterLayer | undefined
-  readonly pins?: Layer.Layer<PinCache.PinCache, never, GatewayConfig> | undefined
+  readonly pins?: PinsLayer | undefined
 }
 
+/** What can fail while the gateway starts. */
+export type StartError = WordVectorsLoadError | PinCache.PinCacheError
+
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
-export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, WordVectorsLoadError, GatewayConfig> => {
+export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartError, GatewayConfig> => {
   const base = Layer.mergeAll(Providers.Default, Upstream.layer())
-  const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCache.layerConfig).pipe(
+  const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCacheRedis.layerConfig).pipe(
     Layer.provideMerge(base)
   )
   return GatewayApp.Default.pipe(
@@ -56,7 +63,7 @@ export const layerServer = (options: GatewayServer.ListenOptions & Parts = {}) =
  * The gateway served by an `@effect/platform` `HttpServer` the embedding app provides (e.g. `NodeHttpServer.layer`).
  * The proxy path writes to the Node response underneath, so the server must be a Node one.
  */
-export const layer = (parts: Parts = {}): Layer.Layer<never, WordVectorsLoadError, HttpServer.HttpServer | GatewayConfig> =>
+export const layer = (parts: Parts = {}): Layer.Layer<never, StartError, HttpServer.HttpServer | GatewayConfig> =>
   Layer.unwrapScoped(Effect.map(GatewayApp, (app) => HttpServer.serve(app.httpApp))).pipe(
     Layer.provide(layerAppWith(parts))
   )

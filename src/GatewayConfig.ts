@@ -60,6 +60,8 @@ export interface RoutingSettings {
   readonly sessionSweepIntervalSeconds: number
   /** A request header whose value scopes session keys (e.g. a tenant id). */
   readonly sessionScopeHeader: string | undefined
+  /** A shared session store (`routing.session_cache.type: redis`); undefined = the in-memory store. */
+  readonly sessionStore?: { readonly type: "redis"; readonly url: string } | undefined
   /** Bearer key guarding the pins API; undefined = open. */
   readonly adminKey: Redacted.Redacted<string> | undefined
   readonly router: RouterSettings

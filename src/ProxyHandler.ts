@@ -6,6 +6,7 @@ import { toMessagesRequest } from "./ChatToMessages.js"
 import type { TranslationError } from "./ErrorTranslation.js"
 import { fromChatMessages, fromMessagesRequest } from "./Conversation.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import { isRecord } from "./JsonValue.js"
 import { InvalidRequest, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "./GatewayError.js"
 import type { ClientApi, GatewayError } from "./GatewayError.js"
 import { toChatRequest } from "./MessagesToChat.js"
@@ -81,33 +82,29 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const { maxBodyBytes, timeoutMs } = config.listener
     const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
 
-    const prepare = (endpoint: Endpoint, req: IncomingMessage) =>
-      Effect.gen(function*() {
+    /** Everything the decision needs, checked synchronously from the body bytes and headers. */
+    const prepare = (endpoint: Endpoint, req: IncomingMessage, raw: Buffer) =>
+      Either.gen(function*() {
         const api = clientApiOf(endpoint)
-        const raw = yield* RequestBody.read(req, maxBodyBytes)
         const body = yield* RequestBody.parseObject(raw)
         yield* RequestBody.validate(body, api === "openai" ? "chat" : "messages")
         const inlinePreferences = yield* RequestBody.takeInlinePreferences(body)
-        const sessionKey = yield* Either.match(SessionKey.fromHeaders(req.headers, scopeHeader), {
-          onLeft: Effect.fail,
-          onRight: Effect.succeed
-        })
+        const sessionKey = yield* SessionKey.fromHeaders(req.headers, scopeHeader)
         const requestedModel = typeof body.model === "string" && body.model.length > 0 ? body.model : undefined
         const turns = () => api === "openai" ? fromChatMessages(body.messages) : fromMessagesRequest(body)
         return { api, body, inlinePreferences, sessionKey, requestedModel, turns }
       })
 
-    const decision = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse) =>
-      Effect.gen(function*() {
-        const { inlinePreferences, requestedModel, sessionKey, turns } = yield* prepare(endpoint, req)
-        const selection = yield* decider.decide({ requestedModel, sessionKey, inlinePreferences, turns })
-        const models = selection.candidates.length > 0 ? selection.candidates : [selection.model]
+    type Prepared = Either.Either.Right<ReturnType<typeof prepare>>
+
+    const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared) =>
+      Effect.map(decider.decide(prepared), (selection) => {
         const answer: Record<string, unknown> = {
-          models,
+          models: selection.candidates.length > 0 ? selection.candidates : [selection.model],
           route: selection.route,
           trace_id: traceIdOf(req)
         }
-        if (sessionKey !== undefined) answer.session_id = SessionKey.unscoped(sessionKey).id
+        if (prepared.sessionKey !== undefined) answer.session_id = SessionKey.unscoped(prepared.sessionKey).id
         answer.pinned = selection.pin === "hit"
         answer.reason = selection.reason
         answer.confidence = selection.confidence ?? null
@@ -139,9 +136,19 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
       decided: Record<string, string> | undefined
     }
 
-    const proxy = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, exchange: Exchange) =>
+    /**
+     * Decides, then starts relaying the upstream response. With `awaitResponse` the effect completes when the client's
+     * response ends (the HttpApp mount needs that); the Node listener lets Node's events finish the relay instead.
+     */
+    const proxy = (
+      req: IncomingMessage,
+      res: ServerResponse,
+      prepared: Prepared,
+      exchange: Exchange,
+      awaitResponse: boolean
+    ) =>
       Effect.gen(function*() {
-        const { api, body, inlinePreferences, requestedModel, sessionKey, turns } = yield* prepare(endpoint, req)
+        const { api, body, requestedModel } = prepared
         if (requestedModel !== undefined && providers.resolve(requestedModel) === undefined) {
           return yield* new NoSuchModel({ model: requestedModel })
         }
@@ -152,8 +159,9 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
             param: "model"
           })
         }
-        const selection = yield* decider.decide({ requestedModel, sessionKey, inlinePreferences, turns })
-        exchange.decided = routingHeaders(selection)
+        const selection = yield* decider.decide(prepared)
+        const extraHeaders = routingHeaders(selection)
+        exchange.decided = extraHeaders
         const target = selection.target
         if (target === undefined) return yield* new NoSuchModel({ model: selection.model })
         const endpointInfo = providers.endpoint(target, req.headers)
@@ -163,7 +171,6 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         if (Either.isLeft(payload)) {
           return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
         }
-        const extraHeaders = exchange.decided
         const abort = exchange.abort
         let timedOut = false
         const timer = setTimeout(() => {
@@ -182,21 +189,22 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
               })
         }).pipe(Effect.tapError(() => Effect.sync(() => clearTimeout(timer))))
         const streamOptions = body.stream_options
-        yield* Effect.async<void>((resume) => {
-          relay(response, res, {
-            client: api,
-            wire,
-            stream: body.stream === true,
-            includeUsage: typeof streamOptions === "object" && streamOptions !== null &&
-              (streamOptions as Record<string, unknown>).include_usage === true,
-            model: target.modelId,
-            extraHeaders
-          }, () => {
+        const plan = {
+          client: api,
+          wire,
+          stream: body.stream === true,
+          includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
+          model: target.modelId,
+          extraHeaders
+        } as const
+        const start = (finished: () => void) =>
+          relay(response, res, plan, () => {
             clearTimeout(timer)
             if (!res.writableEnded) res.destroy()
-            resume(Effect.void)
+            finished()
           })
-        })
+        if (awaitResponse) yield* Effect.async<void>((resume) => start(() => resume(Effect.void)))
+        else start(() => undefined)
       })
 
     const failed = (api: ClientApi, res: ServerResponse, exchange: Exchange) => (cause: Cause.Cause<GatewayError>) =>
@@ -214,24 +222,56 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         else sendJson(res, rendered.status, rendered.body, exchange.decided)
       })
 
-    /** The whole exchange for one request as an Effect (used by the HttpApp mount); completes when the response ends. */
-    const program = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> => {
+    const exchangeOf = (res: ServerResponse): Exchange => {
       const exchange: Exchange = { abort: new AbortController(), decided: undefined }
       res.once("close", () => {
         if (!res.writableFinished) exchange.abort.abort()
       })
-      const api = clientApiOf(endpoint)
-      const work = endpoint === "chat" || endpoint === "messages"
-        ? proxy(endpoint, req, res, exchange)
-        : decision(endpoint, req, res)
-      return work.pipe(Effect.catchAllCause(failed(api, res, exchange)))
+      return exchange
     }
 
-    /** A Node request listener for the lean-path endpoints. */
+    const work = (
+      endpoint: Endpoint,
+      req: IncomingMessage,
+      res: ServerResponse,
+      raw: Buffer,
+      exchange: Exchange,
+      awaitResponse: boolean
+    ): Effect.Effect<void> => {
+      const prepared = prepare(endpoint, req, raw)
+      const api = clientApiOf(endpoint)
+      const run = Either.isLeft(prepared)
+        ? Effect.fail(prepared.left)
+        : endpoint === "chat" || endpoint === "messages"
+        ? proxy(req, res, prepared.right, exchange, awaitResponse)
+        : decision(req, res, prepared.right)
+      return run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
+    }
+
+    /** The whole exchange for one request as an Effect (used by the HttpApp mount); completes when the response ends. */
+    const program = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const exchange = exchangeOf(res)
+        return RequestBody.read(req, maxBodyBytes).pipe(
+          Effect.matchCauseEffect({
+            onFailure: failed(clientApiOf(endpoint), res, exchange),
+            onSuccess: (raw) => work(endpoint, req, res, raw, exchange, true)
+          })
+        )
+      })
+
+    /** A Node request listener for the lean-path endpoints: the body is read on Node events, then one fiber decides. */
     const handle = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): void => {
-      const fiber = runFork(program(endpoint, req, res))
-      res.once("close", () => {
-        if (!res.writableFinished) fiber.unsafeInterruptAsFork(fiber.id())
+      const exchange = exchangeOf(res)
+      RequestBody.readWith(req, maxBodyBytes, (raw) => {
+        if (Either.isLeft(raw)) {
+          const rendered = renderGatewayError(clientApiOf(endpoint), raw.left)
+          return sendJson(res, rendered.status, rendered.body)
+        }
+        const fiber = runFork(work(endpoint, req, res, raw.right, exchange, false))
+        res.once("close", () => {
+          if (!res.writableFinished) fiber.unsafeInterruptAsFork(fiber.id())
+        })
       })
     }
 

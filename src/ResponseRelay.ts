@@ -1,6 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http"
-import { pipeline } from "node:stream"
-import type { Transform } from "node:stream"
+import type { Readable, Transform } from "node:stream"
 import { fromChatResponse } from "./ChatResponseToMessages.js"
 import { chatStreamToMessages } from "./ChatStreamToMessages.js"
 import { toAnthropicErrorBody, toOpenAIErrorBody } from "./ErrorTranslation.js"
@@ -51,6 +50,39 @@ const collect = (upstream: UpstreamResponse, limit: number): Promise<Buffer> =>
     upstream.body.once("end", () => resolve(Buffer.concat(parts, size)))
     upstream.body.once("error", reject)
   })
+
+
+/**
+ * Pipes upstream bytes to the client and calls `done` once. `stream.pipeline` would do the same but allocates an
+ * AbortController per call and aborts it on finish (a DOMException per request), which measured 5% of proxy CPU.
+ */
+const pipeTo = (source: Readable, res: ServerResponse, done: (error?: Error) => void, through?: Transform) => {
+  let settled = false
+  const settle = (error?: Error) => {
+    if (settled) return
+    settled = true
+    done(error)
+  }
+  const fail = (error: Error) => {
+    source.destroy()
+    through?.destroy()
+    res.destroy(error)
+    settle(error)
+  }
+  source.once("error", fail)
+  through?.once("error", fail)
+  res.once("finish", () => settle())
+  res.once("close", () => {
+    if (!res.writableFinished) {
+      // The client went away: stop reading from the provider.
+      source.destroy()
+      through?.destroy()
+    }
+    settle()
+  })
+  if (through === undefined) source.pipe(res)
+  else source.pipe(through).pipe(res)
+}
 
 const maxTranslatedBody = 64 * 1024 * 1024
 
@@ -110,7 +142,7 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
     copyHeaders(upstream.headers, headers, true)
     Object.assign(headers, plan.extraHeaders)
     res.writeHead(status, headers)
-    pipeline(upstream.body, res, (error) => done(error ?? undefined))
+    pipeTo(upstream.body, res, done)
     return
   }
   if (plan.stream) {
@@ -122,7 +154,7 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
     headers["content-type"] = "text/event-stream; charset=utf-8"
     headers["cache-control"] = "no-cache"
     res.writeHead(status, headers)
-    pipeline(upstream.body, translator, res, (error) => done(error ?? undefined))
+    pipeTo(upstream.body, res, done, translator)
     return
   }
   collect(upstream, maxTranslatedBody).then(
