@@ -7,7 +7,7 @@ import type { TranslationError } from "./ErrorTranslation.js"
 import { fromChatMessages, fromMessagesRequest } from "./Conversation.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { isRecord } from "./JsonValue.js"
-import { InvalidRequest, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "./GatewayError.js"
+import { InvalidRequest, InvalidSessionId, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "./GatewayError.js"
 import type { ClientApi, GatewayError } from "./GatewayError.js"
 import { toChatRequest } from "./MessagesToChat.js"
 import type { ChatRequest } from "./OpenAiWire.js"
@@ -16,7 +16,7 @@ import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
 import { relay } from "./ResponseRelay.js"
 import { RouteDecider } from "./RouteDecider.js"
-import type { Selection } from "./RouteDecider.js"
+import type { DecisionInput, Selection } from "./RouteDecider.js"
 import * as SessionKey from "./SessionKey.js"
 import { Upstream } from "./Upstream.js"
 import type { UpstreamResponse } from "./Upstream.js"
@@ -67,6 +67,12 @@ const sendJson = (res: ServerResponse, status: number, body: string, extra?: Rec
   res.end(body)
 }
 
+/** A request that passed the synchronous checks: what the decision and the upstream call need. */
+interface Prepared extends DecisionInput {
+  readonly api: ClientApi
+  readonly body: JsonObject
+}
+
 /**
  * The hot path: `/v1/chat/completions`, `/v1/messages` and the `/routing/v1/*` decision endpoints. Decisions run as
  * Effect programs; request and response bytes stay on Node streams and undici.
@@ -83,19 +89,33 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
 
     /** Everything the decision needs, checked synchronously from the body bytes and headers. */
-    const prepare = (endpoint: Endpoint, req: IncomingMessage, raw: Buffer) =>
-      Either.gen(function*() {
-        const api = clientApiOf(endpoint)
-        const body = yield* RequestBody.parseObject(raw)
-        yield* RequestBody.validate(body, api === "openai" ? "chat" : "messages")
-        const inlinePreferences = yield* RequestBody.takeInlinePreferences(body)
-        const sessionKey = yield* SessionKey.fromHeaders(req.headers, scopeHeader)
-        const requestedModel = typeof body.model === "string" && body.model.length > 0 ? body.model : undefined
-        const turns = () => api === "openai" ? fromChatMessages(body.messages) : fromMessagesRequest(body)
-        return { api, body, inlinePreferences, sessionKey, requestedModel, turns }
+    const prepare = (
+      endpoint: Endpoint,
+      req: IncomingMessage,
+      raw: Buffer
+    ): Either.Either<Prepared, InvalidRequest | InvalidSessionId> => {
+      const api = clientApiOf(endpoint)
+      const parsed = RequestBody.parseObject(raw)
+      if (Either.isLeft(parsed)) return Either.left(parsed.left)
+      const body = parsed.right
+      const valid = RequestBody.validate(body, api === "openai" ? "chat" : "messages")
+      if (Either.isLeft(valid)) return Either.left(valid.left)
+      const inline = RequestBody.takeInlinePreferences(body)
+      if (Either.isLeft(inline)) return Either.left(inline.left)
+      const session = SessionKey.fromHeaders(req.headers, scopeHeader)
+      if (Either.isLeft(session)) return Either.left(session.left)
+      const requestedModel = typeof body.model === "string" && body.model.length > 0 ? body.model : undefined
+      const turns = () => api === "openai" ? fromChatMessages(body.messages) : fromMessagesRequest(body)
+      return Either.right({
+        api,
+        body,
+        inlinePreferences: inline.right,
+        sessionKey: session.right,
+        requestedModel,
+        turns
       })
+    }
 
-    type Prepared = Either.Either.Right<ReturnType<typeof prepare>>
 
     const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared) =>
       Effect.map(decider.decide(prepared), (selection) => {

@@ -154,13 +154,28 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
       })
 
     /** Decides the model for one request; never fails (router trouble falls back with `router_error`). */
-    const decide = (input: DecisionInput): Effect.Effect<Selection> =>
-      Effect.gen(function*() {
+    const decide = (input: DecisionInput): Effect.Effect<Selection> => {
+      // Nothing to decide (no session, no routes): the requested or default model, without timing a no-op.
+      if (input.sessionKey === undefined && (input.inlinePreferences ?? config.routingPreferences).length === 0) {
+        const name = fallbackName(input.requestedModel)
+        return Effect.succeed({
+          model: name ?? "",
+          target: name === undefined ? undefined : providers.resolve(name),
+          route: null,
+          reason: "requested",
+          pin: "none",
+          candidates: name === undefined ? [] : [name],
+          confidence: undefined,
+          routingMs: 0
+        })
+      }
+      return Effect.gen(function*() {
         const start = yield* Clock.currentTimeNanos
         const decided = yield* decideUntimed(input)
         const routingMs = Number((yield* Clock.currentTimeNanos) - start) / 1e6
         return { ...decided, routingMs }
       })
+    }
 
     return { decide } as const
   })

@@ -698,8 +698,8 @@ describe("ConfigFile", () => {
         assert.strictEqual(config.routing.sessionSweepIntervalSeconds, 5)
         assert.strictEqual(config.routing.sessionScopeHeader, "X-Tenant-Id")
         assert.strictEqual(Redacted.value(config.routing.adminKey!), "adm-1")
-        assert.isTrue(config.warnings.some((w) => w.includes("redis is not implemented")))
-        assert.include(config.ignoredKeys, "routing.session_cache.url")
+        assert.deepStrictEqual(config.routing.sessionStore, { type: "redis", url: "redis://r:6379" })
+        assert.notInclude(config.ignoredKeys, "routing.session_cache.url")
       }))
 
     it.effect("bad routing values: header names, conflicting scope headers, unset admin key", () =>
