@@ -18,7 +18,7 @@ import { relay } from "./ResponseRelay.js"
 import { RouteDecider } from "./RouteDecider.js"
 import type { DecisionInput, Selection } from "./RouteDecider.js"
 import * as SessionKey from "./SessionKey.js"
-import { Upstream } from "./Upstream.js"
+import { Cancellation, isTimeout, Upstream } from "./Upstream.js"
 import type { UpstreamResponse } from "./Upstream.js"
 
 /** The endpoints served on the lean path. */
@@ -152,7 +152,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
 
     /** Per-exchange state the error path needs: the abort switch and, once decided, the routing headers. */
     interface Exchange {
-      readonly abort: AbortController
+      readonly abort: Cancellation
       decided: Record<string, string> | undefined
     }
 
@@ -191,23 +191,25 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         if (Either.isLeft(payload)) {
           return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
         }
-        const abort = exchange.abort
-        let timedOut = false
-        const timer = setTimeout(() => {
-          timedOut = true
-          abort.abort()
-        }, timeoutMs)
         const response = yield* Effect.tryPromise({
           try: (): Promise<UpstreamResponse> =>
-            upstream.send({ origin, path, method: "POST", headers, body: payload.right, signal: abort.signal }),
+            upstream.send({
+              origin,
+              path,
+              method: "POST",
+              headers,
+              body: payload.right,
+              signal: exchange.abort,
+              timeoutMs
+            }),
           catch: (cause): GatewayError =>
-            timedOut
+            isTimeout(cause)
               ? new UpstreamTimeout({ provider: target.name, timeoutMs })
               : new UpstreamUnavailable({
                 provider: target.name,
                 reason: cause instanceof Error ? cause.message : "connection failed"
               })
-        }).pipe(Effect.tapError(() => Effect.sync(() => clearTimeout(timer))))
+        })
         const streamOptions = body.stream_options
         const plan = {
           client: api,
@@ -219,7 +221,6 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         } as const
         const start = (finished: () => void) =>
           relay(response, res, plan, () => {
-            clearTimeout(timer)
             if (!res.writableEnded) res.destroy()
             finished()
           })
@@ -243,7 +244,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
       })
 
     const exchangeOf = (res: ServerResponse): Exchange => {
-      const exchange: Exchange = { abort: new AbortController(), decided: undefined }
+      const exchange: Exchange = { abort: new Cancellation(), decided: undefined }
       res.once("close", () => {
         if (!res.writableFinished) exchange.abort.abort()
       })
