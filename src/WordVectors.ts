@@ -18,10 +18,8 @@ export interface WordVectors {
   readonly dims: number
   /** Row of a word, or -1 when the word is not in the table. */
   readonly row: (word: string) => number
-  /** Cosine similarity of two rows (rows are unit length). */
+  /** Cosine similarity of two rows. */
   readonly cosine: (a: number, b: number) => number
-  /** The raw unit-length row data, `size * dims` floats. */
-  readonly data: Float32Array
 }
 
 /** Where `tools/buildVectors.ts` writes the table; resolved from this module so it works from `src/` and `dist/`. */
@@ -41,24 +39,24 @@ export const decode = (bin: Uint8Array, wordList: string): WordVectors | string 
   if (words.length < size) return `word list has ${words.length} lines, table has ${size} rows`
   const index = new Map<string, number>()
   for (let i = 0; i < size; i++) index.set(words[i]!, i)
+  // Rows stay int8 (5 MB); expanding them to float32 would cost another 20 MB of resident memory for no accuracy.
   const raw = new Int8Array(bin.buffer, bin.byteOffset + 12, size * dims)
-  const data = new Float32Array(size * dims)
+  const inverseNorm = new Float32Array(size)
   for (let r = 0; r < size; r++) {
     const off = r * dims
     let norm = 0
     for (let d = 0; d < dims; d++) norm += raw[off + d]! * raw[off + d]!
-    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0
-    for (let d = 0; d < dims; d++) data[off + d] = raw[off + d]! * inv
+    inverseNorm[r] = norm > 0 ? 1 / Math.sqrt(norm) : 0
   }
   const row = (word: string) => index.get(word) ?? -1
   const cosine = (a: number, b: number) => {
     const oa = a * dims
     const ob = b * dims
     let s = 0
-    for (let d = 0; d < dims; d++) s += data[oa + d]! * data[ob + d]!
-    return s
+    for (let d = 0; d < dims; d++) s += raw[oa + d]! * raw[ob + d]!
+    return s * inverseNorm[a]! * inverseNorm[b]!
   }
-  return { size, dims, row, cosine, data }
+  return { size, dims, row, cosine }
 }
 
 /** Loads the table from disk (default: the files shipped in `data/`). */
