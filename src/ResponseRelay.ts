@@ -51,7 +51,6 @@ const collect = (upstream: UpstreamResponse, limit: number): Promise<Buffer> =>
     upstream.body.once("error", reject)
   })
 
-
 /**
  * Pipes upstream bytes to the client and calls `done` once. `stream.pipeline` would do the same but allocates an
  * AbortController per call and aborts it on finish (a DOMException per request), which measured 5% of proxy CPU.
@@ -159,28 +158,23 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
   }
   collect(upstream, maxTranslatedBody).then(
     (raw) => {
-      let translated: string
+      let answered = status
+      let body: string
       try {
         const parsed: unknown = JSON.parse(raw.toString("utf8"))
-        translated = JSON.stringify(
+        body = JSON.stringify(
           plan.client === "openai"
             ? fromMessagesResponse(parsed as Parameters<typeof fromMessagesResponse>[0], { model: plan.model })
             : fromChatResponse(parsed as Parameters<typeof fromChatResponse>[0], { model: plan.model })
         )
       } catch {
+        answered = 502
         const message = "The provider returned a response that could not be translated"
-        translated = plan.client === "openai"
-          ? toOpenAIErrorBody(502, message)
-          : toAnthropicErrorBody(502, message)
-        copyHeaders(upstream.headers, headers, false)
-        Object.assign(headers, plan.extraHeaders)
-        writeJson(res, 502, headers, translated)
-        done()
-        return
+        body = plan.client === "openai" ? toOpenAIErrorBody(502, message) : toAnthropicErrorBody(502, message)
       }
       copyHeaders(upstream.headers, headers, false)
       Object.assign(headers, plan.extraHeaders)
-      writeJson(res, status, headers, translated)
+      writeJson(res, answered, headers, body)
       done()
     },
     (error: Error) => done(error)
