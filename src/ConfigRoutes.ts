@@ -59,7 +59,7 @@ export const resolveRoutes = (
           } else {
             warnings.push(
               `routing_preferences route '${decoded.name}' uses prefer: ${prefer}; Switchyard ranks its models in ` +
-              `declared order (metrics-based ranking is not implemented)`
+              `declared order (metrics-based ranking is not supported)`
             )
           }
         }

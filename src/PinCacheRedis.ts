@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import { Duration, Effect, Layer, Option, Ref } from "effect"
 import type { Scope } from "effect"
-import { Redis } from "ioredis"
+import type { Redis } from "ioredis"
 import { GatewayConfig } from "./GatewayConfig.js"
 import * as PinCache from "./PinCache.js"
 import type { ListOptions, Pin, PinCacheService, PinCounter, PinListItem, PinPage, PinTarget } from "./PinCache.js"
@@ -213,9 +213,11 @@ export const make = (
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
 
+    // Loaded only when a Redis store is configured: the in-memory default should not pay for the client's modules.
+    const { Redis: RedisClient } = yield* Effect.promise(() => import("ioredis"))
     const client = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const redis = new Redis(options.url, {
+      Effect.sync((): Redis => {
+        const redis = new RedisClient(options.url, {
           lazyConnect: true,
           connectTimeout: Duration.toMillis(connectTimeout),
           commandTimeout: commandTimeoutMs,

@@ -812,7 +812,7 @@ describe("ConfigFile", () => {
         assert.isTrue(lines.some((l) => l.includes("$ANTHROPIC_API_KEY is not set")))
         assert.isTrue(lines.some((l) => l === "route code_generation → anthropic/claude-sonnet-4-20250514"))
         assert.isTrue(lines.some((l) => l === "router: embedded"))
-        assert.isTrue(lines.some((l) => l === "ignored (not implemented): tracing"))
+        assert.isTrue(lines.some((l) => l === "ignored (Switchyard does not support these keys): tracing"))
         assert.notInclude(lines.join("\n"), "sk-visible-nowhere")
       }))
   })
