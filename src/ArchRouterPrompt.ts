@@ -1,4 +1,5 @@
-import { Data, Either } from "effect"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import type { Turn } from "./Conversation.js"
 
 /** Plano 5789694d `ARCH_ROUTER_V1_SYSTEM_PROMPT`, byte for byte (856 bytes; note the two spaces after "tags."). */

@@ -1,4 +1,4 @@
-import type { Types } from "effect"
+import type * as Types from "effect/Types"
 import type { Transform } from "node:stream"
 import type { MessagesUsage } from "./AnthropicWire.js"
 import { stopReasonOf, usageNumbers } from "./ChatResponseToMessages.js"

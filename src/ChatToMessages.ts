@@ -1,5 +1,5 @@
-import { Either } from "effect"
-import type { Types } from "effect"
+import * as Either from "effect/Either"
+import type * as Types from "effect/Types"
 import type {
   MessagesCacheControl,
   MessagesContentBlock,

@@ -1,4 +1,4 @@
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import { scrub } from "./ConfigEnv.js"
 import { catalogEntry } from "./ConfigProviders.js"
 import type { ResolvedConfig } from "./GatewayConfig.js"

@@ -1,4 +1,6 @@
-import { Config, Effect, Option } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { type Collector, formatPath, isRecord, isSecretPath, type Path } from "./ConfigSchema.js"
 
 const variablePattern = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Turn } from "./Conversation.js"
 import * as TextFeatures from "./TextFeatures.js"
 import type { MessageFeatures } from "./TextFeatures.js"

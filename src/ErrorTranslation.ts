@@ -1,4 +1,5 @@
-import { Data, Either } from "effect"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import { isRecord, nonEmpty } from "./JsonValue.js"
 
 /** A request that cannot be expressed in the upstream's API (bad JSON arguments, an unsupported part, …): a 400. */

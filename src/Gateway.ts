@@ -1,6 +1,7 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as ConfigFile from "./ConfigFile.js"
 import { GatewayApp } from "./GatewayApp.js"
 import type { GatewayConfig } from "./GatewayConfig.js"

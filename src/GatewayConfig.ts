@@ -1,5 +1,6 @@
-import { Context, Layer } from "effect"
-import type { Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 
 /** How Switchyard talks to a provider's API. */
 export type ProviderInterface = "openai" | "anthropic" | "azure_openai" | "gemini" | "groq" | "plano"

@@ -1,6 +1,7 @@
 import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { anthropicTypeForStatus } from "./ErrorTranslation.js"
 
 /** Which API's error shape a client expects. */

@@ -1,5 +1,5 @@
-import { Either } from "effect"
-import type { Types } from "effect"
+import * as Either from "effect/Either"
+import type * as Types from "effect/Types"
 import type { MessagesRequest } from "./AnthropicWire.js"
 import { failTranslation, guardTranslation, TranslationError } from "./ErrorTranslation.js"
 import { isRecord, numberOr, stringOr } from "./JsonValue.js"

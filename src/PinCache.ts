@@ -1,5 +1,13 @@
-import { Context, Data, Duration, Effect, Layer, Metric, Option, Ref, Schedule } from "effect"
-import type { Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { GatewayConfig } from "./GatewayConfig.js"
 
 /** A session's pinned model. Times are epoch milliseconds from `Clock`. */

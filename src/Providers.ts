@@ -1,4 +1,6 @@
-import { Effect, Either, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import type { IncomingHttpHeaders } from "node:http"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { ProviderConfig } from "./GatewayConfig.js"

@@ -1,4 +1,5 @@
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { IncomingMessage } from "node:http"
 import type { RoutePreference } from "./GatewayConfig.js"
 import { InvalidRequest, PayloadTooLarge } from "./GatewayError.js"

@@ -1,4 +1,7 @@
-import { Clock, Deferred, Effect, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Turn } from "./Conversation.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { RoutePreference } from "./GatewayConfig.js"

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { IncomingHttpHeaders } from "node:http"
 import { InvalidSessionId } from "./GatewayError.js"
 
