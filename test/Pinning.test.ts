@@ -12,6 +12,8 @@ import { anthropicMessages, openAiJson, startMock } from "./support/MockUpstream
 import type { MockHandler, MockUpstream } from "./support/MockUpstream.js"
 import { loadConfig, startGateway } from "./support/TestGateway.js"
 import type { TestGateway } from "./support/TestGateway.js"
+import { routingOf, want } from "./support/RoutingHeaders.js"
+import type { RoutingHeaders } from "./support/RoutingHeaders.js"
 
 const env = { OPENAI_API_KEY: "sk-openai-test", ANTHROPIC_API_KEY: "sk-ant-test", SWITCHYARD_ADMIN_KEY: "admin-s3cret" }
 
@@ -167,28 +169,6 @@ const post = (gateway: TestGateway, path: string, body: unknown, headers: Record
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body)
   })
-
-interface RoutingHeaders {
-  readonly model: string | null
-  readonly route: string | null
-  readonly reason: string | null
-  readonly pin: string | null
-}
-
-const routingOf = (response: Response): RoutingHeaders => ({
-  model: response.headers.get("x-routing-model"),
-  route: response.headers.get("x-routing-route"),
-  reason: response.headers.get("x-routing-reason"),
-  pin: response.headers.get("x-routing-pin")
-})
-
-/** The routing headers a test expects. */
-const want = (model: string, route: string | null, reason: string, pin: string): RoutingHeaders => ({
-  model,
-  route,
-  reason,
-  pin
-})
 
 /** One chat request with an optional session id; asserts a 200 and returns the routing headers. */
 const chat = async (gateway: TestGateway, content: string, headers: Record<string, string> = {}) => {

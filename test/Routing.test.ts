@@ -8,6 +8,7 @@ import { anthropicMessages, openAiJson, startMock } from "./support/MockUpstream
 import type { MockHandler, MockUpstream } from "./support/MockUpstream.js"
 import { startGateway } from "./support/TestGateway.js"
 import type { TestGateway } from "./support/TestGateway.js"
+import { routingOf, want } from "./support/RoutingHeaders.js"
 
 const env = { OPENAI_API_KEY: "sk-openai-test", ANTHROPIC_API_KEY: "sk-ant-test" }
 
@@ -136,28 +137,6 @@ const post = (gateway: TestGateway, path: string, body: unknown, headers: Record
   })
 
 const user = (content: string) => [{ role: "user" as const, content }]
-
-interface RoutingHeaders {
-  readonly model: string | null
-  readonly route: string | null
-  readonly reason: string | null
-  readonly pin: string | null
-}
-
-const routingOf = (response: Response): RoutingHeaders => ({
-  model: response.headers.get("x-routing-model"),
-  route: response.headers.get("x-routing-route"),
-  reason: response.headers.get("x-routing-reason"),
-  pin: response.headers.get("x-routing-pin")
-})
-
-/** The routing headers a test expects. */
-const want = (model: string, route: string | null, reason: string, pin: string): RoutingHeaders => ({
-  model,
-  route,
-  reason,
-  pin
-})
 
 describe("preference routing with the embedded router (seed demo config)", () => {
   it("sends a code request to claude-sonnet and a reasoning request to gpt-4o, with x-routing-* headers", async () => {
