@@ -24,6 +24,8 @@ export interface RouterDecision {
   readonly confidence: number | undefined
   /** The router failed or timed out; the caller falls back and must not pin the result. */
   readonly failed: boolean
+  /** `routed`, `no_match`, or `router_error` (then `failed` is true). */
+  readonly reason: "routed" | "no_match" | "router_error"
   /** Why it failed, for logs (never contains secrets). */
   readonly error: string | undefined
   /** Wall time of the decision in milliseconds (from `Clock`). */
@@ -43,7 +45,7 @@ const modelsOf = (routes: ReadonlyArray<RoutePreference>, route: string | null):
   route === null ? [] : routes.find((r) => r.name === route)?.models ?? []
 
 const timed = <E>(
-  self: Effect.Effect<Omit<RouterDecision, "latencyMs">, E>,
+  self: Effect.Effect<Omit<RouterDecision, "latencyMs" | "reason">, E>,
   onError: (e: E) => string
 ): Effect.Effect<RouterDecision> =>
   Effect.gen(function*() {
@@ -51,8 +53,16 @@ const timed = <E>(
     const result = yield* Effect.either(self)
     const latencyMs = Number((yield* Clock.currentTimeNanos) - start) / 1e6
     return Either.isRight(result)
-      ? { ...result.right, latencyMs }
-      : { route: null, models: [], confidence: undefined, failed: true, error: onError(result.left), latencyMs }
+      ? { ...result.right, reason: result.right.route === null ? "no_match" : "routed", latencyMs }
+      : {
+        route: null,
+        models: [],
+        confidence: undefined,
+        failed: true,
+        reason: "router_error",
+        error: onError(result.left),
+        latencyMs
+      }
   })
 
 /** The embedded offline router; compiled route sets are cached (config routes once, inline ones by content). */
