@@ -3,7 +3,7 @@ import type { Parsed } from "./CliArgs.js"
 import { configPathOf, loadConfig, tooMany } from "./CliArgs.js"
 import { out, pad, table } from "./CliOutput.js"
 import type { ProviderConfig, ResolvedConfig, RoutePreference } from "./GatewayConfig.js"
-import { catalog } from "./ProviderCatalog.js"
+import { catalog, keyOptional } from "./ProviderCatalog.js"
 import * as TextFeatures from "./TextFeatures.js"
 
 const keyStatus = (p: ProviderConfig): string =>
@@ -15,9 +15,7 @@ const keyStatus = (p: ProviderConfig): string =>
     ? `unset $${p.missingKeyVar}`
     : "none"
 
-/** Self-hosted endpoints commonly run without auth (mirrors `Providers`). */
-const needsKey = (p: ProviderConfig): boolean =>
-  !p.passthroughAuth && p.baseUrl === undefined && p.provider !== "ollama" && p.provider !== "plano"
+const needsKey = (p: ProviderConfig): boolean => !p.passthroughAuth && !keyOptional(p)
 
 const baseUrlOf = (p: ProviderConfig): string => {
   const url = p.baseUrl ?? (Object.hasOwn(catalog, p.provider) ? catalog[p.provider]?.baseUrl : undefined)

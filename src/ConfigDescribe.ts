@@ -60,7 +60,9 @@ export const describe = (config: ResolvedConfig): ReadonlyArray<string> => {
       `sweep every ${routing.sessionSweepIntervalSeconds} s${scope}; ` +
       `pins API ${routing.adminKey === undefined ? "open" : "requires the admin key"}`
   )
-  if (config.ignoredKeys.length > 0) lines.push(`ignored (Switchyard does not support these keys): ${config.ignoredKeys.join(", ")}`)
+  if (config.ignoredKeys.length > 0) {
+    lines.push(`ignored (Switchyard does not support these keys): ${config.ignoredKeys.join(", ")}`)
+  }
   for (const warning of config.warnings) lines.push(`warning: ${warning}`)
   const secrets = [...config.providers.map((p) => p.accessKey), routing.adminKey]
     .filter((key) => key !== undefined)

@@ -1,4 +1,4 @@
-import type { ProviderInterface } from "./GatewayConfig.js"
+import type { ProviderConfig, ProviderInterface } from "./GatewayConfig.js"
 
 /** What Switchyard knows about a provider prefix (`openai` in `openai/gpt-4o`). */
 export interface CatalogEntry {
@@ -57,3 +57,7 @@ export const customInterfaces: ReadonlyArray<ProviderInterface> = ["openai", "an
 
 /** Plano prefixes that Switchyard does not speak (their wire API is not Chat Completions or Messages). */
 export const unsupportedProviders: ReadonlyArray<string> = ["amazon_bedrock"]
+
+/** Self-hosted endpoints (a `base_url`, Ollama, an Arch-Router) commonly run without auth: no key is not an error. */
+export const keyOptional = (provider: ProviderConfig): boolean =>
+  provider.baseUrl !== undefined || provider.provider === "ollama" || provider.provider === "plano"

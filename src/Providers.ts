@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from "node:http"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { ProviderConfig } from "./GatewayConfig.js"
 import { MissingApiKey } from "./GatewayError.js"
-import { catalog, interfacePathPrefix } from "./ProviderCatalog.js"
+import { catalog, interfacePathPrefix, keyOptional } from "./ProviderCatalog.js"
 
 /** A model a request can be served by: the provider entry and the model id sent upstream. */
 export interface ModelTarget {
@@ -129,10 +129,7 @@ export class Providers extends Effect.Service<Providers>()("switchyard/Providers
       if (provider.missingKeyVar !== undefined) {
         return Either.left(new MissingApiKey({ provider: provider.name, variable: provider.missingKeyVar }))
       }
-      // Self-hosted endpoints (a base_url, Ollama, an Arch-Router) commonly run without auth.
-      if (provider.baseUrl !== undefined || provider.provider === "ollama" || provider.provider === "plano") {
-        return Either.right(undefined)
-      }
+      if (keyOptional(provider)) return Either.right(undefined)
       return Either.left(new MissingApiKey({ provider: provider.name, variable: "its access_key" }))
     }
 

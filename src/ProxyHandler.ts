@@ -17,7 +17,7 @@ import type { ChatRequest } from "./OpenAiWire.js"
 import { Providers } from "./Providers.js"
 import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
-import { relay } from "./ResponseRelay.js"
+import { relay, writeJson } from "./ResponseRelay.js"
 import { RouteDecider } from "./RouteDecider.js"
 import type { DecisionInput, Selection } from "./RouteDecider.js"
 import * as SessionKey from "./SessionKey.js"
@@ -64,11 +64,8 @@ const routingHeaders = (selection: Selection): Record<string, string> => {
   return headers
 }
 
-const sendJson = (res: ServerResponse, status: number, body: string, extra?: Record<string, string>) => {
-  if (res.headersSent || res.destroyed) return
-  res.writeHead(status, { ...extra, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) })
-  res.end(body)
-}
+const sendJson = (res: ServerResponse, status: number, body: string, extra?: Record<string, string>) =>
+  writeJson(res, status, { ...extra }, body)
 
 /** A request that passed the synchronous checks: what the decision and the upstream call need. */
 interface Prepared extends DecisionInput {

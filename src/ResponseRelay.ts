@@ -7,6 +7,7 @@ import type { ClientApi } from "./GatewayError.js"
 import { fromMessagesResponse } from "./MessagesResponseToChat.js"
 import { messagesStreamToChat } from "./MessagesStreamToChat.js"
 import type { Wire } from "./Providers.js"
+import { readBody } from "./Upstream.js"
 import type { UpstreamResponse } from "./Upstream.js"
 
 /** Upstream response headers that describe the hop, not the payload; never copied to the client. */
@@ -35,21 +36,6 @@ const copyHeaders = (
     into[name] = value
   }
 }
-
-const collect = (upstream: UpstreamResponse, limit: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const parts: Array<Buffer> = []
-    let size = 0
-    upstream.body.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        upstream.body.destroy()
-        reject(new Error(`upstream body larger than ${limit} bytes`))
-      } else parts.push(chunk)
-    })
-    upstream.body.once("end", () => resolve(Buffer.concat(parts, size)))
-    upstream.body.once("error", reject)
-  })
 
 /**
  * Pipes upstream bytes to the client and calls `done` once. `stream.pipeline` would do the same but allocates an
@@ -100,7 +86,9 @@ export interface RelayPlan {
 
 const sameApi = (plan: RelayPlan) => (plan.client === "openai") === (plan.wire === "chat")
 
-const writeJson = (res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string) => {
+/** Answers with a JSON body (`headers` may be extended); does nothing once the response has started or gone. */
+export const writeJson = (res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string) => {
+  if (res.headersSent || res.destroyed) return
   headers["content-type"] = "application/json"
   headers["content-length"] = String(Buffer.byteLength(body))
   res.writeHead(status, headers)
@@ -117,7 +105,7 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
   const headers: OutgoingHttpHeaders = {}
   const same = sameApi(plan)
   if (status >= 400) {
-    collect(upstream, 1 << 20).then(
+    readBody(upstream, 1 << 20).then(
       (raw) => {
         copyHeaders(upstream.headers, headers, false)
         const body = same
@@ -156,7 +144,7 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
     pipeTo(upstream.body, res, done, translator)
     return
   }
-  collect(upstream, maxTranslatedBody).then(
+  readBody(upstream, maxTranslatedBody).then(
     (raw) => {
       let answered = status
       let body: string

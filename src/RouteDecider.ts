@@ -8,7 +8,7 @@ import type { RoutePreference } from "./GatewayConfig.js"
 import { PinCache } from "./PinCache.js"
 import { Providers } from "./Providers.js"
 import type { ModelTarget } from "./Providers.js"
-import { Router } from "./Router.js"
+import { modelsOf, Router } from "./Router.js"
 
 /** Why a model was chosen (the `x-routing-reason` header). */
 export type RoutingReason = "routed" | "pinned" | "no_match" | "requested" | "router_error"
@@ -62,7 +62,7 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
     const fromPin = (model: string, route: string | null, routes: ReadonlyArray<RoutePreference>): Decided | undefined => {
       const target = providers.resolve(model)
       if (target === undefined) return undefined
-      const models = route === null ? [] : routes.find((r) => r.name === route)?.models ?? []
+      const models = modelsOf(routes, route)
       return {
         model: target.name,
         target,

@@ -11,7 +11,7 @@ import type { CompiledRoutes } from "./EmbeddedRouter.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { RoutePreference } from "./GatewayConfig.js"
 import { Providers } from "./Providers.js"
-import { Upstream } from "./Upstream.js"
+import { readBody, Upstream } from "./Upstream.js"
 import type { WordVectorsLoadError } from "./WordVectors.js"
 
 /** What a router concluded for one conversation. */
@@ -41,7 +41,8 @@ export class Router extends Context.Tag("switchyard/Router")<Router, {
 /** A failed call to an LLM router; turned into a `router_error` fallback, never a 5xx. */
 export class RouterCallFailed extends Data.TaggedError("RouterCallFailed")<{ readonly reason: string }> {}
 
-const modelsOf = (routes: ReadonlyArray<RoutePreference>, route: string | null): ReadonlyArray<string> =>
+/** The ranked models of a route by name (none for no route or an unknown one). */
+export const modelsOf = (routes: ReadonlyArray<RoutePreference>, route: string | null): ReadonlyArray<string> =>
   route === null ? [] : routes.find((r) => r.name === route)?.models ?? []
 
 const timed = <E>(
@@ -104,19 +105,6 @@ export const makeEmbedded = (threshold: number | undefined, warm: ReadonlyArray<
     return Router.of({ kind: "embedded", decide })
   })
 
-const readBody = (body: NodeJS.ReadableStream, limit: number): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const parts: Array<Buffer> = []
-    let size = 0
-    body.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) reject(new Error(`router reply larger than ${limit} bytes`))
-      else parts.push(chunk)
-    })
-    body.on("end", () => resolve(Buffer.concat(parts).toString("utf8")))
-    body.on("error", reject)
-  })
-
 const contentOf = (reply: unknown): string | null => {
   if (typeof reply !== "object" || reply === null || !("choices" in reply) || !Array.isArray(reply.choices)) {
     throw new Error("router reply is not a chat completion")
@@ -155,7 +143,7 @@ export const makeLlm = (options: { readonly model: string; readonly timeoutMs: n
               body: JSON.stringify(request),
               signal: AbortSignal.any([signal, timeout])
             })
-            const body = await readBody(response.body, 1 << 20)
+            const body = (await readBody(response, 1 << 20)).toString("utf8")
             if (response.statusCode >= 400) throw new Error(`router answered HTTP ${response.statusCode}`)
             return body
           },

@@ -91,3 +91,19 @@ export const make = (options: UpstreamOptions = {}) =>
 
 /** The default transport: undici keep-alive pools. */
 export const layer = (options: UpstreamOptions = {}): Layer.Layer<Upstream> => Layer.scoped(Upstream, make(options))
+
+/** Reads a whole upstream body, failing (and dropping the connection) past `limit` bytes. */
+export const readBody = (response: UpstreamResponse, limit: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const parts: Array<Buffer> = []
+    let size = 0
+    response.body.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        response.body.destroy()
+        reject(new Error(`upstream body larger than ${limit} bytes`))
+      } else parts.push(chunk)
+    })
+    response.body.once("end", () => resolve(Buffer.concat(parts, size)))
+    response.body.once("error", reject)
+  })
