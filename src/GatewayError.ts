@@ -2,7 +2,7 @@ import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { anthropicTypeForStatus } from "./ErrorTranslation.js"
+import { anthropicTypeForStatus } from "./translation/ErrorTranslation.js"
 
 /** Which API's error shape a client expects. */
 export type ClientApi = "openai" | "anthropic"

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { run } from "./Cli.js"
+import { run } from "./cli/Cli.js"
 
 run(process.argv.slice(2))

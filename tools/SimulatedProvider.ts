@@ -2,8 +2,8 @@ import { createServer } from "node:http"
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { pathToFileURL } from "node:url"
-import { fromChatMessages, fromMessagesRequest, lastUserText } from "../src/Conversation.js"
-import type { Turn } from "../src/Conversation.js"
+import { fromChatMessages, fromMessagesRequest, lastUserText } from "../src/routing/Conversation.js"
+import type { Turn } from "../src/routing/Conversation.js"
 
 /** One request the simulated provider received. */
 export interface SimulatedRequest {

@@ -15,7 +15,7 @@ import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as PinCache from "../src/PinCache.js"
+import * as PinCache from "../src/pinning/PinCache.js"
 
 const quick = process.argv.includes("--quick")
 const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]

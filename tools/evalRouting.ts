@@ -11,9 +11,9 @@ import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { Turn } from "../src/Conversation.js"
-import * as EmbeddedRouter from "../src/EmbeddedRouter.js"
-import * as WordVectors from "../src/WordVectors.js"
+import type { Turn } from "../src/routing/Conversation.js"
+import * as EmbeddedRouter from "../src/routing/EmbeddedRouter.js"
+import * as WordVectors from "../src/routing/WordVectors.js"
 
 interface OpenAiMessage {
   readonly role: string

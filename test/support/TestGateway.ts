@@ -1,8 +1,8 @@
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
-import * as ConfigFile from "../../src/ConfigFile.js"
+import * as ConfigFile from "../../src/config/ConfigFile.js"
 import * as Gateway from "../../src/Gateway.js"
-import * as GatewayConfig from "../../src/GatewayConfig.js"
-import { GatewayServer } from "../../src/GatewayServer.js"
+import * as GatewayConfig from "../../src/config/GatewayConfig.js"
+import { GatewayServer } from "../../src/http/GatewayServer.js"
 
 /** A gateway running in this process on a random loopback port. */
 export interface TestGateway {

@@ -1,8 +1,8 @@
 import { assert } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import type { Transform } from "node:stream"
-import { parseAll } from "../../src/SseParser.js"
-import type { SseTranslator } from "../../src/SseParser.js"
+import { parseAll } from "../../src/translation/SseParser.js"
+import type { SseTranslator } from "../../src/translation/SseParser.js"
 
 type Json = Record<string, unknown>
 

@@ -1,0 +1,129 @@
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { timingSafeEqual } from "node:crypto"
+import { GatewayConfig } from "../config/GatewayConfig.js"
+import { NotFound, Unauthorized } from "../GatewayError.js"
+import { PinCache } from "../pinning/PinCache.js"
+import type { Pin } from "../pinning/PinCache.js"
+import { Providers } from "../providers/Providers.js"
+import * as SessionKey from "../pinning/SessionKey.js"
+
+/** Headers of the CORS preflight answer (Plano §2.4, plus the session headers). */
+export const corsHeaders = {
+  allow: "GET, POST, DELETE, OPTIONS",
+  "access-control-allow-origin": "*",
+  "access-control-allow-headers": "Authorization, Content-Type, X-Routing-Session-Id, X-Model-Affinity",
+  "access-control-allow-methods": "GET, POST, DELETE, OPTIONS"
+}
+
+const iso = (millis: number) => new Date(millis).toISOString()
+
+const pinJson = (key: string, pin: Pin, expiresAt: number) => {
+  const { id, scope } = SessionKey.unscoped(key)
+  return {
+    session_id: id,
+    ...(scope === undefined ? {} : { scope }),
+    model: pin.model,
+    route: pin.route,
+    created_at: iso(pin.createdAt),
+    last_used_at: iso(pin.lastUsedAt),
+    expires_at: iso(expiresAt),
+    hits: pin.hits
+  }
+}
+
+const sameSecret = (given: string, expected: string): boolean => {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Health and model list. */
+export const layerInfo = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const providers = yield* Providers
+    const models = JSON.stringify({ object: "list", data: providers.models })
+    yield* router.add("GET", "/healthz", HttpServerResponse.unsafeJson({ status: "ok" }))
+    yield* router.add(
+      "GET",
+      "/v1/models",
+      HttpServerResponse.text(models, { contentType: "application/json" })
+    )
+  })
+)
+
+/** The pins API: inspect, list and revoke session pins (guarded by `routing.admin_key` when set). */
+export const layerPins = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const config = yield* GatewayConfig
+    const pins = yield* PinCache
+    const adminKey = config.routing.adminKey
+    const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
+
+    const authorize = Effect.gen(function*() {
+      if (adminKey === undefined) return
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")
+      if (match === null || !sameSecret(match[1]!, Redacted.value(adminKey))) return yield* new Unauthorized()
+    })
+
+    const keyOf = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const params = yield* HttpLayerRouter.params
+      const id = params.id ?? ""
+      const url = new URL(request.url, "http://localhost")
+      const scope = url.searchParams.get("scope") ?? (scopeHeader === undefined ? undefined : request.headers[scopeHeader])
+      return SessionKey.scoped(scope ?? undefined, id)
+    })
+
+    yield* router.add(
+      "GET",
+      "/v1/routing/sessions/:id",
+      Effect.gen(function*() {
+        yield* authorize
+        const key = yield* keyOf
+        const pin = yield* pins.peek(key)
+        if (Option.isNone(pin)) return yield* new NotFound({ what: "Session pin" })
+        return yield* HttpServerResponse.json(pinJson(key, pin.value, pins.expiresAt(pin.value)))
+      })
+    )
+    yield* router.add(
+      "DELETE",
+      "/v1/routing/sessions/:id",
+      Effect.gen(function*() {
+        yield* authorize
+        const key = yield* keyOf
+        const removed = yield* pins.remove(key)
+        if (!removed) return yield* new NotFound({ what: "Session pin" })
+        return HttpServerResponse.empty({ status: 204 })
+      })
+    )
+    yield* router.add(
+      "GET",
+      "/v1/routing/sessions",
+      Effect.gen(function*() {
+        yield* authorize
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const url = new URL(request.url, "http://localhost")
+        const limit = Number(url.searchParams.get("limit") ?? "100")
+        const cursor = url.searchParams.get("cursor") ?? undefined
+        const page = yield* pins.list({ limit: Number.isFinite(limit) ? limit : 100, cursor })
+        const stats = yield* pins.stats
+        return yield* HttpServerResponse.json({
+          object: "list",
+          data: page.items.map((item) => pinJson(item.key, item.pin, item.expiresAt)),
+          next_cursor: page.nextCursor ?? null,
+          total: stats.size
+        })
+      })
+    )
+  })
+)
+
+/** Every route served by the `@effect/platform` app (everything but the lean proxy path). */
+export const layer = Layer.mergeAll(layerInfo, layerPins)

@@ -1,0 +1,301 @@
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Runtime from "effect/Runtime"
+import { randomBytes } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { MessagesRequest } from "../translation/AnthropicWire.js"
+import { toMessagesRequest } from "../translation/ChatToMessages.js"
+import type { TranslationError } from "../translation/ErrorTranslation.js"
+import { fromChatMessages, fromMessagesRequest } from "../routing/Conversation.js"
+import { GatewayConfig } from "../config/GatewayConfig.js"
+import { isRecord } from "../JsonValue.js"
+import { InvalidRequest, InvalidSessionId, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "../GatewayError.js"
+import type { ClientApi, GatewayError } from "../GatewayError.js"
+import { toChatRequest } from "../translation/MessagesToChat.js"
+import type { ChatRequest } from "../translation/OpenAiWire.js"
+import { Providers } from "../providers/Providers.js"
+import * as RequestBody from "./RequestBody.js"
+import type { JsonObject } from "./RequestBody.js"
+import { relay, writeJson } from "./ResponseRelay.js"
+import { RouteDecider } from "../routing/RouteDecider.js"
+import type { DecisionInput, Selection } from "../routing/RouteDecider.js"
+import * as SessionKey from "../pinning/SessionKey.js"
+import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
+import type { UpstreamResponse } from "../providers/Upstream.js"
+
+/** The endpoints served on the lean path. */
+export type Endpoint = "chat" | "messages" | "route-chat" | "route-messages"
+
+const endpoints: Readonly<Record<string, Endpoint>> = {
+  "/v1/chat/completions": "chat",
+  "/v1/messages": "messages",
+  "/routing/v1/chat/completions": "route-chat",
+  "/routing/v1/messages": "route-messages"
+}
+
+/** The lean-path endpoint of a request, if it is one (POST only). */
+export const endpointOf = (method: string | undefined, url: string | undefined): Endpoint | undefined => {
+  if (method !== "POST" || url === undefined) return undefined
+  const q = url.indexOf("?")
+  return endpoints[q < 0 ? url : url.slice(0, q)]
+}
+
+const clientApiOf = (endpoint: Endpoint): ClientApi =>
+  endpoint === "messages" || endpoint === "route-messages" ? "anthropic" : "openai"
+
+const traceIdOf = (req: IncomingMessage): string => {
+  const tp = req.headers.traceparent
+  if (typeof tp === "string") {
+    const parts = tp.split("-")
+    if (parts.length >= 2 && parts[1]!.length > 0) return parts[1]!
+  }
+  return randomBytes(16).toString("hex")
+}
+
+const routingHeaders = (selection: Selection): Record<string, string> => {
+  const headers: Record<string, string> = {
+    "x-routing-model": selection.model,
+    "x-routing-reason": selection.reason,
+    "x-routing-pin": selection.pin,
+    "server-timing": `routing;dur=${selection.routingMs.toFixed(3)}`
+  }
+  if (selection.route !== null) headers["x-routing-route"] = selection.route
+  return headers
+}
+
+const sendJson = (res: ServerResponse, status: number, body: string, extra?: Record<string, string>) =>
+  writeJson(res, status, { ...extra }, body)
+
+/** A request that passed the synchronous checks: what the decision and the upstream call need. */
+interface Prepared extends DecisionInput {
+  readonly api: ClientApi
+  readonly body: JsonObject
+}
+
+/**
+ * The hot path: `/v1/chat/completions`, `/v1/messages` and the `/routing/v1/*` decision endpoints. Decisions run as
+ * Effect programs; request and response bytes stay on Node streams and undici.
+ */
+export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/ProxyHandler", {
+  effect: Effect.gen(function*() {
+    const config = yield* GatewayConfig
+    const providers = yield* Providers
+    const decider = yield* RouteDecider
+    const upstream = yield* Upstream
+    const runtime = yield* Effect.runtime<never>()
+    const runFork = Runtime.runFork(runtime)
+    const { maxBodyBytes, timeoutMs } = config.listener
+    const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
+
+    /** Everything the decision needs, checked synchronously from the body bytes and headers. */
+    const prepare = (
+      endpoint: Endpoint,
+      req: IncomingMessage,
+      raw: Buffer
+    ): Either.Either<Prepared, InvalidRequest | InvalidSessionId> => {
+      const api = clientApiOf(endpoint)
+      const parsed = RequestBody.parseObject(raw)
+      if (Either.isLeft(parsed)) return Either.left(parsed.left)
+      const body = parsed.right
+      const valid = RequestBody.validate(body, api === "openai" ? "chat" : "messages")
+      if (Either.isLeft(valid)) return Either.left(valid.left)
+      const inline = RequestBody.takeInlinePreferences(body)
+      if (Either.isLeft(inline)) return Either.left(inline.left)
+      const session = SessionKey.fromHeaders(req.headers, scopeHeader)
+      if (Either.isLeft(session)) return Either.left(session.left)
+      const requestedModel = typeof body.model === "string" && body.model.length > 0 ? body.model : undefined
+      const turns = () => api === "openai" ? fromChatMessages(body.messages) : fromMessagesRequest(body)
+      return Either.right({
+        api,
+        body,
+        inlinePreferences: inline.right,
+        sessionKey: session.right,
+        requestedModel,
+        turns
+      })
+    }
+
+
+    const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared) =>
+      Effect.map(decider.decide(prepared), (selection) => {
+        const answer: Record<string, unknown> = {
+          models: selection.candidates.length > 0 ? selection.candidates : [selection.model],
+          route: selection.route,
+          trace_id: traceIdOf(req)
+        }
+        if (prepared.sessionKey !== undefined) answer.session_id = SessionKey.unscoped(prepared.sessionKey).id
+        answer.pinned = selection.pin === "hit"
+        answer.reason = selection.reason
+        answer.confidence = selection.confidence ?? null
+        answer.latency_ms = Number(selection.routingMs.toFixed(3))
+        sendJson(res, 200, JSON.stringify(answer), routingHeaders(selection))
+      })
+
+    const upstreamBody = (
+      api: ClientApi,
+      wire: "chat" | "messages",
+      body: JsonObject,
+      modelId: string
+    ): Either.Either<string, TranslationError> => {
+      if ((api === "openai") === (wire === "chat")) {
+        body.model = modelId
+        return Either.right(JSON.stringify(body))
+      }
+      return api === "openai"
+        ? Either.map(toMessagesRequest(body as ChatRequest, { model: modelId }), (b) => JSON.stringify(b))
+        : Either.map(
+          toChatRequest(body as MessagesRequest, { model: modelId, stream: body.stream === true }),
+          (b) => JSON.stringify(b)
+        )
+    }
+
+    /** Per-exchange state the error path needs: the abort switch and, once decided, the routing headers. */
+    interface Exchange {
+      readonly abort: Cancellation
+      decided: Record<string, string> | undefined
+    }
+
+    /**
+     * Decides, then starts relaying the upstream response. With `awaitResponse` the effect completes when the client's
+     * response ends (the HttpApp mount needs that); the Node listener lets Node's events finish the relay instead.
+     */
+    const proxy = (
+      req: IncomingMessage,
+      res: ServerResponse,
+      prepared: Prepared,
+      exchange: Exchange,
+      awaitResponse: boolean
+    ) =>
+      Effect.gen(function*() {
+        const { api, body, requestedModel } = prepared
+        if (requestedModel !== undefined && providers.resolve(requestedModel) === undefined) {
+          return yield* new NoSuchModel({ model: requestedModel })
+        }
+        if (requestedModel === undefined && providers.defaultTarget === undefined) {
+          return yield* new InvalidRequest({
+            reason: "Missing 'model': send one, or mark a provider `default: true` in the config",
+            code: "missing_required_parameter",
+            param: "model"
+          })
+        }
+        const selection = yield* decider.decide(prepared)
+        const extraHeaders = routingHeaders(selection)
+        exchange.decided = extraHeaders
+        const target = selection.target
+        if (target === undefined) return yield* new NoSuchModel({ model: selection.model })
+        const endpointInfo = providers.endpoint(target, req.headers)
+        if (Either.isLeft(endpointInfo)) return yield* endpointInfo.left
+        const { headers, origin, path, wire } = endpointInfo.right
+        const payload = upstreamBody(api, wire, body, target.modelId)
+        if (Either.isLeft(payload)) {
+          return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
+        }
+        const response = yield* Effect.tryPromise({
+          try: (): Promise<UpstreamResponse> =>
+            upstream.send({
+              origin,
+              path,
+              method: "POST",
+              headers,
+              body: payload.right,
+              signal: exchange.abort,
+              timeoutMs
+            }),
+          catch: (cause): GatewayError =>
+            isTimeout(cause)
+              ? new UpstreamTimeout({ provider: target.name, timeoutMs })
+              : new UpstreamUnavailable({
+                provider: target.name,
+                reason: cause instanceof Error ? cause.message : "connection failed"
+              })
+        })
+        const streamOptions = body.stream_options
+        const plan = {
+          client: api,
+          wire,
+          stream: body.stream === true,
+          includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
+          model: target.modelId,
+          extraHeaders
+        } as const
+        const start = (finished: () => void) =>
+          relay(response, res, plan, () => {
+            if (!res.writableEnded) res.destroy()
+            finished()
+          })
+        if (awaitResponse) yield* Effect.async<void>((resume) => start(() => resume(Effect.void)))
+        else start(() => undefined)
+      })
+
+    const failed = (api: ClientApi, res: ServerResponse, exchange: Exchange) => (cause: Cause.Cause<GatewayError>) =>
+      Effect.gen(function*() {
+        if (Cause.isInterruptedOnly(cause)) return
+        const failure = Cause.failureOption(cause)
+        if (failure._tag === "Some") {
+          const rendered = renderGatewayError(api, failure.value)
+          if (rendered.status >= 500) yield* Effect.logWarning(failure.value.message)
+          return sendJson(res, rendered.status, rendered.body, exchange.decided)
+        }
+        yield* Effect.logError("unexpected failure in the proxy", cause)
+        const rendered = renderError(api, 500, "server_error", "internal_error", "Internal gateway error")
+        if (res.headersSent) res.destroy()
+        else sendJson(res, rendered.status, rendered.body, exchange.decided)
+      })
+
+    const exchangeOf = (res: ServerResponse): Exchange => {
+      const exchange: Exchange = { abort: new Cancellation(), decided: undefined }
+      res.once("close", () => {
+        if (!res.writableFinished) exchange.abort.abort()
+      })
+      return exchange
+    }
+
+    const work = (
+      endpoint: Endpoint,
+      req: IncomingMessage,
+      res: ServerResponse,
+      raw: Buffer,
+      exchange: Exchange,
+      awaitResponse: boolean
+    ): Effect.Effect<void> => {
+      const prepared = prepare(endpoint, req, raw)
+      const api = clientApiOf(endpoint)
+      const run = Either.isLeft(prepared)
+        ? Effect.fail(prepared.left)
+        : endpoint === "chat" || endpoint === "messages"
+        ? proxy(req, res, prepared.right, exchange, awaitResponse)
+        : decision(req, res, prepared.right)
+      return run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
+    }
+
+    /** The whole exchange for one request as an Effect (used by the HttpApp mount); completes when the response ends. */
+    const program = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const exchange = exchangeOf(res)
+        return RequestBody.read(req, maxBodyBytes).pipe(
+          Effect.matchCauseEffect({
+            onFailure: failed(clientApiOf(endpoint), res, exchange),
+            onSuccess: (raw) => work(endpoint, req, res, raw, exchange, true)
+          })
+        )
+      })
+
+    /** A Node request listener for the lean-path endpoints: the body is read on Node events, then one fiber decides. */
+    const handle = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): void => {
+      const exchange = exchangeOf(res)
+      RequestBody.readWith(req, maxBodyBytes, (raw) => {
+        if (Either.isLeft(raw)) {
+          const rendered = renderGatewayError(clientApiOf(endpoint), raw.left)
+          return sendJson(res, rendered.status, rendered.body)
+        }
+        const fiber = runFork(work(endpoint, req, res, raw.right, exchange, false))
+        res.once("close", () => {
+          if (!res.writableFinished) fiber.unsafeInterruptAsFork(fiber.id())
+        })
+      })
+    }
+
+    return { handle, program } as const
+  })
+}) {}

@@ -1,0 +1,73 @@
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
+
+/** The compact word-vector table could not be read or is malformed. */
+export class WordVectorsLoadError extends Data.TaggedError("WordVectorsLoadError")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `cannot load word vectors from ${this.path}: ${this.reason}`
+  }
+}
+
+/** A read-only table of unit-length word vectors, indexed by row; rows are ordered by corpus frequency. */
+export interface WordVectors {
+  readonly size: number
+  readonly dims: number
+  /** Row of a word, or -1 when the word is not in the table. */
+  readonly row: (word: string) => number
+  /** Cosine similarity of two rows. */
+  readonly cosine: (a: number, b: number) => number
+}
+
+/** Where `tools/buildVectors.ts` writes the table; resolved from this module so it works from `src/` and `dist/`. */
+export const defaultPaths = {
+  vectors: fileURLToPath(new URL("../../data/vectors.bin", import.meta.url)),
+  words: fileURLToPath(new URL("../../data/vectors.txt", import.meta.url))
+} as const
+
+/** Decodes a table from the bytes of `vectors.bin` and the text of `vectors.txt`. */
+export const decode = (bin: Uint8Array, wordList: string): WordVectors | string => {
+  if (bin.length < 12 || String.fromCharCode(bin[0]!, bin[1]!, bin[2]!, bin[3]!) !== "SWV1") return "bad magic"
+  const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength)
+  const size = view.getUint32(4, true)
+  const dims = view.getUint32(8, true)
+  if (bin.length !== 12 + size * dims) return `expected ${12 + size * dims} bytes, got ${bin.length}`
+  const words = wordList.split("\n")
+  if (words.length < size) return `word list has ${words.length} lines, table has ${size} rows`
+  const index = new Map<string, number>()
+  for (let i = 0; i < size; i++) index.set(words[i]!, i)
+  // Rows stay int8 (5 MB); expanding them to float32 would cost another 20 MB of resident memory for no accuracy.
+  const raw = new Int8Array(bin.buffer, bin.byteOffset + 12, size * dims)
+  const inverseNorm = new Float32Array(size)
+  for (let r = 0; r < size; r++) {
+    const off = r * dims
+    let norm = 0
+    for (let d = 0; d < dims; d++) norm += raw[off + d]! * raw[off + d]!
+    inverseNorm[r] = norm > 0 ? 1 / Math.sqrt(norm) : 0
+  }
+  const row = (word: string) => index.get(word) ?? -1
+  const cosine = (a: number, b: number) => {
+    const oa = a * dims
+    const ob = b * dims
+    let s = 0
+    for (let d = 0; d < dims; d++) s += raw[oa + d]! * raw[ob + d]!
+    return s * inverseNorm[a]! * inverseNorm[b]!
+  }
+  return { size, dims, row, cosine }
+}
+
+/** Loads the table from disk (default: the files shipped in `data/`). */
+export const load = (paths: { readonly vectors: string; readonly words: string } = defaultPaths) =>
+  Effect.gen(function*() {
+    const [bin, words] = yield* Effect.try({
+      try: () => [fs.readFileSync(paths.vectors), fs.readFileSync(paths.words, "utf8")] as const,
+      catch: (e) => new WordVectorsLoadError({ path: paths.vectors, reason: String(e) })
+    })
+    const table = decode(bin, words)
+    if (typeof table === "string") return yield* new WordVectorsLoadError({ path: paths.vectors, reason: table })
+    return table
+  })
