@@ -3,13 +3,13 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer, ManagedRuntime } from "effect"
-import { spawn } from "node:child_process"
 import { execFile } from "node:child_process"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { promisify } from "node:util"
 // The package entry point, as an embedding app imports it (package.json "exports" → dist/index.js).
 import { Gateway, GatewayApp, GatewayConfig } from "switchyard"
+import { spawnChild, stopChild, tsxCli } from "./support/ChildProcesses.js"
 import { openAiJson, startMock } from "./support/MockUpstream.js"
 import type { MockUpstream } from "./support/MockUpstream.js"
 import { loadConfig } from "./support/TestGateway.js"
@@ -120,7 +120,7 @@ describe("the embedding example", () => {
     const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/switchyard-embed-"))
     const file = `${dir}/config.yaml`
     await import("node:fs/promises").then((fs) => fs.writeFile(file, yaml(mock.url)))
-    const child = spawn("npx", ["tsx", "examples/embed.ts", file], { env: { ...process.env, PORT: "0" } })
+    const child = spawnChild(process.execPath, [tsxCli, "examples/embed.ts", file], { env: { ...process.env, PORT: "0" } })
     try {
       const base = await new Promise<string>((resolve, reject) => {
         let out = ""
@@ -129,8 +129,8 @@ describe("the embedding example", () => {
           const match = /Listening on (http:\/\/[^\s"]+)/i.exec(out)
           if (match !== null) resolve(match[1]!)
         }
-        child.stdout.on("data", onData)
-        child.stderr.on("data", onData)
+        child.stdout!.on("data", onData)
+        child.stderr!.on("data", onData)
         child.once("exit", (code) => reject(new Error(`example exited with ${code}: ${out}`)))
       })
       const response = await chat(base)
@@ -138,7 +138,7 @@ describe("the embedding example", () => {
       const pins = await (await fetch(`${base}/my/pins`)).json() as { size: number }
       assert.strictEqual(pins.size, 0)
     } finally {
-      child.kill("SIGTERM")
+      await stopChild(child)
     }
   }, 30_000)
 })

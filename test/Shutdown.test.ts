@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { spawnChild, stopChild } from "./support/ChildProcesses.js"
 import { chatCompletion, startMock } from "./support/MockUpstream.js"
 
 // The built program: `node dist/main.js --config FILE --port 0` logs its address, serves until a signal, then lets
@@ -30,36 +30,40 @@ describe("the gateway process", () => {
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), "switchyard-"))
       const file = path.join(dir, "config.yaml")
       await fs.writeFile(file, configFor(mock.url))
-      const child = spawn(process.execPath, ["dist/main.js", "--config", file, "--port", "0"], {
+      const child = spawnChild(process.execPath, ["dist/main.js", "--config", file, "--port", "0"], {
         env: { ...process.env, SWITCHYARD_PORT: "" }
       })
-      let output = ""
-      const url = await new Promise<string>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString()
-          const match = /listening on (http:\/\/[^\s]+)/.exec(output)
-          if (match !== null) resolve(match[1]!)
-        }
-        child.stdout.on("data", onData)
-        child.stderr.on("data", onData)
-        child.once("exit", (code) => reject(new Error(`exited ${code}: ${output}`)))
-      })
-      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
-      assert.include(output, "ignoring Plano keys Switchyard does not implement: tracing")
-      const inFlight = fetch(`${url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] })
-      })
-      while (mock.requests.length === 0) await new Promise((r) => setTimeout(r, 10))
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-      child.kill(signal)
-      const response = await inFlight
-      assert.strictEqual(response.status, 200)
-      const body = await response.json() as { choices: Array<{ message: { content: string } }> }
-      assert.strictEqual(body.choices[0]!.message.content, "slow answer")
-      assert.strictEqual(await exited, 0)
-      await mock.close()
+      try {
+        let output = ""
+        const url = await new Promise<string>((resolve, reject) => {
+          const onData = (chunk: Buffer) => {
+            output += chunk.toString()
+            const match = /listening on (http:\/\/[^\s]+)/.exec(output)
+            if (match !== null) resolve(match[1]!)
+          }
+          child.stdout!.on("data", onData)
+          child.stderr!.on("data", onData)
+          child.once("exit", (code) => reject(new Error(`exited ${code}: ${output}`)))
+        })
+        assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+        assert.include(output, "ignoring Plano keys Switchyard does not implement: tracing")
+        const inFlight = fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] })
+        })
+        while (mock.requests.length === 0) await new Promise((r) => setTimeout(r, 10))
+        const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+        child.kill(signal)
+        const response = await inFlight
+        assert.strictEqual(response.status, 200)
+        const body = await response.json() as { choices: Array<{ message: { content: string } }> }
+        assert.strictEqual(body.choices[0]!.message.content, "slow answer")
+        assert.strictEqual(await exited, 0)
+      } finally {
+        await stopChild(child)
+        await mock.close()
+      }
     })
   }
 })

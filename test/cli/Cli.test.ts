@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { execFile, spawn, spawnSync } from "node:child_process"
+import { execFile, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -7,6 +7,7 @@ import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { startSimulatedProvider } from "../../tools/SimulatedProvider.js"
 import type { SimulatedProvider } from "../../tools/SimulatedProvider.js"
+import { spawnChild, stopChild } from "../support/ChildProcesses.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const mainJs = join(root, "dist", "main.js")
@@ -282,7 +283,7 @@ routing_preferences:
 routing:
   admin_key: ${adminKey}
 `)
-    gateway = spawn(process.execPath, [mainJs, "up", path, "--port", "0", "--host", "127.0.0.1"], {
+    gateway = spawnChild(process.execPath, [mainJs, "up", path, "--port", "0", "--host", "127.0.0.1"], {
       cwd: root,
       env: cleanEnv(),
       stdio: ["ignore", "pipe", "pipe"]
@@ -315,11 +316,8 @@ routing:
   }, 30_000)
 
   afterAll(async () => {
-    if (gateway.exitCode === null) {
-      const exited = new Promise((resolve) => gateway.once("exit", resolve))
-      gateway.kill("SIGTERM")
-      await exited
-    }
+    // Unset when beforeAll failed before spawning.
+    if ((gateway as ChildProcess | undefined) !== undefined) await stopChild(gateway)
     await provider.close()
   })
 
