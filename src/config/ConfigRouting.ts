@@ -54,7 +54,7 @@ export const resolveRouting = (
       const got = typeof cache.url === "string" ? "" : `, got ${show(cache.url)}`
       issue(at, `expected a redis:// or rediss:// URL${got}`)
     } else {
-      sessionStore = { type: "redis", url: cache.url }
+      sessionStore = { type: "redis", url: cache.url, commandTimeoutMs: cache.command_timeout_ms }
     }
   }
 

@@ -191,7 +191,8 @@ export const RoutingInput = mapping({
   session_cache: opt(mapping({
     type: opt(oneOf(["memory", "redis"])),
     url: opt(Schema.Unknown),
-    tenant_header: opt(HeaderName)
+    tenant_header: opt(HeaderName),
+    command_timeout_ms: opt(intIn(1))
   })),
   admin_key: opt(Schema.String),
   router: opt(Schema.Unknown),

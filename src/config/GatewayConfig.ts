@@ -62,7 +62,12 @@ export interface RoutingSettings {
   /** A request header whose value scopes session keys (e.g. a tenant id). */
   readonly sessionScopeHeader: string | undefined
   /** A shared session store (`routing.session_cache.type: redis`); undefined = the in-memory store. */
-  readonly sessionStore?: { readonly type: "redis"; readonly url: string } | undefined
+  readonly sessionStore?: {
+    readonly type: "redis"
+    readonly url: string
+    /** `routing.session_cache.command_timeout_ms`: the longest a request waits on Redis (default 250). */
+    readonly commandTimeoutMs?: number | undefined
+  } | undefined
   /** Bearer key guarding the pins API; undefined = open. */
   readonly adminKey: Redacted.Redacted<string> | undefined
   readonly router: RouterSettings

@@ -4,6 +4,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import { answerClientError } from "./ClientError.js"
 import { GatewayApp } from "./GatewayApp.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 
@@ -42,6 +43,7 @@ export const layer = (options: ListenOptions = {}): Layer.Layer<GatewayServer, E
           server.headersTimeout = 66_000
           // The listener timeout bounds upstream calls; Node's own per-request timeout would cut long streams.
           server.requestTimeout = 0
+          server.on("clientError", answerClientError)
           const onError = (error: Error) => resume(Effect.fail(error))
           server.once("error", onError)
           server.listen(port, host, () => {

@@ -1,6 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -13,6 +14,7 @@ import { isRecord } from "../JsonValue.js"
 import { InvalidRequest, InvalidSessionId, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "../GatewayError.js"
 import type { ClientApi, GatewayError } from "../GatewayError.js"
 import { toChatRequest } from "../translation/MessagesToChat.js"
+import { makeRedactor } from "../translation/Redaction.js"
 import type { ChatRequest } from "../translation/OpenAiWire.js"
 import { Providers } from "../providers/Providers.js"
 import * as RequestBody from "./RequestBody.js"
@@ -53,14 +55,17 @@ const traceIdOf = (req: IncomingMessage): string => {
   return randomBytes(16).toString("hex")
 }
 
+// Names can come from the client (an inline route, a requested model); Node throws on a header it cannot send.
+const headerSafe = (value: string) => /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value)
+
 const routingHeaders = (selection: Selection): Record<string, string> => {
   const headers: Record<string, string> = {
-    "x-routing-model": selection.model,
+    "x-routing-model": headerSafe(selection.model),
     "x-routing-reason": selection.reason,
     "x-routing-pin": selection.pin,
     "server-timing": `routing;dur=${selection.routingMs.toFixed(3)}`
   }
-  if (selection.route !== null) headers["x-routing-route"] = selection.route
+  if (selection.route !== null) headers["x-routing-route"] = headerSafe(selection.route)
   return headers
 }
 
@@ -87,6 +92,11 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const runFork = Runtime.runFork(runtime)
     const { maxBodyBytes, timeoutMs } = config.listener
     const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
+    const redact = makeRedactor(
+      [...config.providers.map((p) => p.accessKey), config.routing.adminKey].flatMap((key) =>
+        key === undefined ? [] : [Redacted.value(key)]
+      )
+    )
 
     /** Everything the decision needs, checked synchronously from the body bytes and headers. */
     const prepare = (
@@ -118,7 +128,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
 
 
     const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared) =>
-      Effect.map(decider.decide(prepared), (selection) => {
+      Effect.map(decideKnown(prepared), (selection) => {
         const answer: Record<string, unknown> = {
           models: selection.candidates.length > 0 ? selection.candidates : [selection.model],
           route: selection.route,
@@ -131,6 +141,14 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         answer.latency_ms = Number(selection.routingMs.toFixed(3))
         sendJson(res, 200, JSON.stringify(answer), routingHeaders(selection))
       })
+
+    /** The decision for a request, refusing (like the proxy) a model no provider serves. */
+    const decideKnown = (prepared: Prepared) => {
+      const requested = prepared.requestedModel
+      return requested !== undefined && providers.resolve(requested) === undefined
+        ? Effect.fail(new NoSuchModel({ model: requested }))
+        : decider.decide(prepared)
+    }
 
     const upstreamBody = (
       api: ClientApi,
@@ -217,7 +235,8 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
           stream: body.stream === true,
           includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
           model: target.modelId,
-          extraHeaders
+          extraHeaders,
+          redact
         } as const
         const start = (finished: () => void) =>
           relay(response, res, plan, () => {

@@ -51,6 +51,34 @@ export const readWith = (
 export const read = (req: IncomingMessage, limit: number): Effect.Effect<Buffer, PayloadTooLarge | InvalidRequest> =>
   Effect.async((resume) => readWith(req, limit, (result) => resume(result)))
 
+/** How deeply a request body may nest arrays and objects; deeper bodies overflow the stack when re-serialised. */
+export const maxDepth = 128
+
+const openBrace = 0x7b
+const openBracket = 0x5b
+const closeBrace = 0x7d
+const closeBracket = 0x5d
+const quote = 0x22
+const backslash = 0x5c
+
+/** True when the JSON text nests arrays/objects deeper than `limit` (strings skipped); one pass over the bytes. */
+export const nestsDeeperThan = (raw: Buffer, limit: number): boolean => {
+  let depth = 0
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!
+    if (c === quote) {
+      for (i++; i < raw.length; i++) {
+        const d = raw[i]!
+        if (d === backslash) i++
+        else if (d === quote) break
+      }
+    } else if (c === openBrace || c === openBracket) {
+      if (++depth > limit) return true
+    } else if (c === closeBrace || c === closeBracket) depth--
+  }
+  return false
+}
+
 /** Parses a JSON object body. */
 export const parseObject = (raw: Buffer): Either.Either<JsonObject, InvalidRequest> => {
   if (raw.length === 0) {
@@ -65,6 +93,14 @@ export const parseObject = (raw: Buffer): Either.Either<JsonObject, InvalidReque
   }
   if (!isRecord(value)) {
     return Either.left(new InvalidRequest({ reason: "The request body must be a JSON object", code: "invalid_json" }))
+  }
+  if (nestsDeeperThan(raw, maxDepth)) {
+    return Either.left(
+      new InvalidRequest({
+        reason: `The request body nests arrays and objects more than ${maxDepth} levels deep`,
+        code: "invalid_json"
+      })
+    )
   }
   return Either.right(value)
 }
@@ -85,6 +121,15 @@ export type BodyShape = "chat" | "messages"
 export const validate = (body: JsonObject, shape: BodyShape): Either.Either<void, InvalidRequest> => {
   if (body.model !== undefined && typeof body.model !== "string") {
     return Either.left(invalidType("model", "a string", body.model))
+  }
+  if (typeof body.model === "string" && !/^[\x20-\x7e]*$/.test(body.model)) {
+    return Either.left(
+      new InvalidRequest({
+        reason: "Invalid 'model': a model name is printable ASCII",
+        code: "invalid_value",
+        param: "model"
+      })
+    )
   }
   if (body.stream !== undefined && typeof body.stream !== "boolean") {
     return Either.left(invalidType("stream", "a boolean", body.stream))

@@ -1,47 +1,30 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http"
 import type { Readable, Transform } from "node:stream"
 import { fromChatResponse } from "../translation/ChatResponseToMessages.js"
-import { chatStreamToMessages } from "../translation/ChatStreamToMessages.js"
+import { chatStreamTranslator } from "../translation/ChatStreamToMessages.js"
 import { toAnthropicErrorBody, toOpenAIErrorBody } from "../translation/ErrorTranslation.js"
 import type { ClientApi } from "../GatewayError.js"
 import { fromMessagesResponse } from "../translation/MessagesResponseToChat.js"
-import { messagesStreamToChat } from "../translation/MessagesStreamToChat.js"
+import { messagesStreamTranslator } from "../translation/MessagesStreamToChat.js"
+import type { Redactor } from "../translation/Redaction.js"
+import { toTransform } from "../translation/SseParser.js"
+import { streamErrorEvent } from "../translation/StreamErrorEvent.js"
 import type { Wire } from "../providers/Providers.js"
-import { readBody } from "../providers/Upstream.js"
+import { isTimeout, readBody } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
-
-/** Upstream response headers that describe the hop, not the payload; never copied to the client. */
-const hopHeaders = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "content-length",
-  "proxy-connection",
-  "upgrade",
-  "trailer",
-  "te",
-  "date",
-  "server"
-])
-
-const copyHeaders = (
-  from: UpstreamResponse["headers"],
-  into: OutgoingHttpHeaders,
-  keepLength: boolean
-) => {
-  for (const name in from) {
-    const value = from[name]
-    if (value === undefined) continue
-    if (hopHeaders.has(name) && !(keepLength && name === "content-length")) continue
-    into[name] = value
-  }
-}
+import { copyUpstreamHeaders } from "./UpstreamHeaders.js"
 
 /**
  * Pipes upstream bytes to the client and calls `done` once. `stream.pipeline` would do the same but allocates an
  * AbortController per call and aborts it on finish (a DOMException per request), which measured 5% of proxy CPU.
  */
-const pipeTo = (source: Readable, res: ServerResponse, done: (error?: Error) => void, through?: Transform) => {
+const pipeTo = (
+  source: Readable,
+  res: ServerResponse,
+  done: (error?: Error) => void,
+  through?: Transform,
+  lastWords?: (error: Error) => string
+) => {
   let settled = false
   const settle = (error?: Error) => {
     if (settled) return
@@ -50,8 +33,15 @@ const pipeTo = (source: Readable, res: ServerResponse, done: (error?: Error) => 
   }
   const fail = (error: Error) => {
     source.destroy()
-    through?.destroy()
-    res.destroy(error)
+    if (through !== undefined) {
+      through.unpipe(res)
+      // Frames already translated but not yet written still go out, ahead of the error.
+      for (let chunk: unknown = through.read(); chunk !== null; chunk = through.read()) res.write(chunk)
+      through.destroy()
+    }
+    // A stream cut mid-way still ends with the API's error event, so the client can tell it from a finished one.
+    if (lastWords !== undefined && !res.destroyed && !res.writableEnded) res.end(lastWords(error))
+    else res.destroy(error)
     settle(error)
   }
   source.once("error", fail)
@@ -82,6 +72,8 @@ export interface RelayPlan {
   readonly model: string
   /** `x-routing-*` and `server-timing` headers. */
   readonly extraHeaders: Record<string, string>
+  /** Removes provider keys from upstream error bodies. */
+  readonly redact?: Redactor
 }
 
 const sameApi = (plan: RelayPlan) => (plan.client === "openai") === (plan.wire === "chat")
@@ -95,6 +87,28 @@ export const writeJson = (res: ServerResponse, status: number, headers: Outgoing
   res.end(body)
 }
 
+/** 504 for an upstream that stalled past the timeout, else 502, with a message for the client. */
+const cutStatus = (error: Error): { readonly status: number; readonly message: string } =>
+  isTimeout(error)
+    ? { status: 504, message: "The provider stopped sending its response before it was complete (timeout)" }
+    : error instanceof BodyTooLarge
+    ? { status: 502, message: "The provider's response is larger than the gateway translates" }
+    : { status: 502, message: "The provider's connection broke before its response was complete" }
+
+class BodyTooLarge extends Error {}
+
+const readWhole = (upstream: UpstreamResponse, limit: number) =>
+  readBody(upstream, limit).catch((error: Error) =>
+    Promise.reject(error.message.startsWith("upstream body larger") ? new BodyTooLarge(error.message) : error)
+  )
+
+/** Answers a failed body read in the client's error shape, unless the response has already started. */
+const answerCut = (res: ServerResponse, plan: RelayPlan, error: Error) => {
+  const { message, status } = cutStatus(error)
+  const body = plan.client === "openai" ? toOpenAIErrorBody(status, message) : toAnthropicErrorBody(status, message)
+  writeJson(res, status, { ...plan.extraHeaders }, body)
+}
+
 /**
  * Sends an upstream response to the client: same-API bodies are piped byte for byte; cross-API bodies are translated
  * (frame by frame for streams); errors keep the upstream status and take the client's error shape.
@@ -104,15 +118,17 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
   const status = upstream.statusCode
   const headers: OutgoingHttpHeaders = {}
   const same = sameApi(plan)
+  const redact = plan.redact ?? ((text: string) => text)
   if (status >= 400) {
-    readBody(upstream, 1 << 20).then(
+    readWhole(upstream, 1 << 20).then(
       (raw) => {
-        copyHeaders(upstream.headers, headers, false)
+        copyUpstreamHeaders(upstream.headers, headers, false)
+        const text = redact(raw.toString("utf8"))
         const body = same
-          ? raw.toString("utf8")
+          ? text
           : plan.client === "openai"
-          ? toOpenAIErrorBody(status, raw)
-          : toAnthropicErrorBody(status, raw)
+          ? toOpenAIErrorBody(status, text)
+          : toAnthropicErrorBody(status, text)
         Object.assign(headers, plan.extraHeaders)
         if (same && typeof upstream.headers["content-type"] === "string") {
           headers["content-length"] = String(Buffer.byteLength(body))
@@ -121,30 +137,43 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
         } else writeJson(res, status, headers, body)
         done()
       },
-      (error: Error) => done(error)
+      (error: Error) => {
+        answerCut(res, plan, error)
+        done(error)
+      }
     )
     return
   }
   if (same) {
-    copyHeaders(upstream.headers, headers, true)
+    copyUpstreamHeaders(upstream.headers, headers, true)
     Object.assign(headers, plan.extraHeaders)
     res.writeHead(status, headers)
-    pipeTo(upstream.body, res, done)
+    const lastWords = plan.stream
+      ? (error: Error) => {
+        const { message, status } = cutStatus(error)
+        // The cut may fall inside a frame: end that frame first.
+        return `\n\n${streamErrorEvent(plan.client, status, message)}`
+      }
+      : undefined
+    pipeTo(upstream.body, res, done, undefined, lastWords)
     return
   }
   if (plan.stream) {
-    const translator: Transform = plan.client === "openai"
-      ? messagesStreamToChat({ includeUsage: plan.includeUsage, model: plan.model })
-      : chatStreamToMessages({ model: plan.model })
-    copyHeaders(upstream.headers, headers, false)
+    const translator = plan.client === "openai"
+      ? messagesStreamTranslator({ includeUsage: plan.includeUsage, model: plan.model })
+      : chatStreamTranslator({ model: plan.model })
+    copyUpstreamHeaders(upstream.headers, headers, false)
     Object.assign(headers, plan.extraHeaders)
     headers["content-type"] = "text/event-stream; charset=utf-8"
     headers["cache-control"] = "no-cache"
     res.writeHead(status, headers)
-    pipeTo(upstream.body, res, done, translator)
+    pipeTo(upstream.body, res, done, toTransform(translator), (error) => {
+      const { message, status } = cutStatus(error)
+      return translator.fail?.(status, message) ?? ""
+    })
     return
   }
-  readBody(upstream, maxTranslatedBody).then(
+  readWhole(upstream, maxTranslatedBody).then(
     (raw) => {
       let answered = status
       let body: string
@@ -160,11 +189,14 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
         const message = "The provider returned a response that could not be translated"
         body = plan.client === "openai" ? toOpenAIErrorBody(502, message) : toAnthropicErrorBody(502, message)
       }
-      copyHeaders(upstream.headers, headers, false)
+      copyUpstreamHeaders(upstream.headers, headers, false)
       Object.assign(headers, plan.extraHeaders)
       writeJson(res, answered, headers, body)
       done()
     },
-    (error: Error) => done(error)
+    (error: Error) => {
+      answerCut(res, plan, error)
+      done(error)
+    }
   )
 }

@@ -20,14 +20,19 @@ export interface PinCacheRedisOptions {
   readonly maxEntries: number
   /** Prefix of every key (Plano's is the default, so both read each other's pins). */
   readonly keyPrefix?: string | undefined
+  /** How long one command may take before it counts as failed and the request goes on without its pin (250 ms). */
+  readonly commandTimeoutMs?: number | undefined
+  /** After a failure, Redis is skipped (lookups miss, writes drop) for this long, then tried again (5 s). */
+  readonly retryAfterMs?: number | undefined
 }
 
 /** Plano's Redis key prefix (`plano:affinity:{tenant:}{session_id}`). */
 export const defaultKeyPrefix = "plano:affinity:"
 
 const connectTimeout = Duration.seconds(5)
-// Plano's response timeout; a request waits at most this long on a stuck Redis before the lookup counts as a miss.
-const commandTimeoutMs = 2000
+// A request waits at most this long on a stuck Redis before the lookup counts as a miss; then the breaker opens.
+const defaultCommandTimeoutMs = 250
+const defaultRetryAfterMs = 5000
 const warnEveryMillis = 10_000
 
 interface Script {
@@ -216,6 +221,8 @@ export const make = (
     const where = maskUrl(options.url)
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
+    const commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs
+    const retryAfterMs = options.retryAfterMs ?? defaultRetryAfterMs
 
     // Loaded only when a Redis store is configured: the in-memory default should not pay for the client's modules.
     const { Redis: RedisClient } = yield* Effect.promise(() => import("ioredis"))
@@ -283,8 +290,22 @@ export const make = (
         )
       })
 
+    // The breaker: while Redis is known to be down (a command failed less than `retryAfterMs` ago) commands fail at
+    // once, so a stalled Redis costs one command timeout per interval, not one (or two) per request.
+    const skipUntil = yield* Ref.make(0)
+    const skipped = new Error(`skipped: Redis failed in the last ${retryAfterMs} ms`)
+
     // Keeps ioredis's own error (not an UnknownException around it), so the warning names what went wrong.
-    const attempt = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => cause })
+    const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, unknown> =>
+      Effect.flatMap(Ref.get(skipUntil), (until) =>
+        until > now()
+          ? Effect.fail(skipped)
+          : Effect.tryPromise({ try: f, catch: (cause) => cause }).pipe(
+            Effect.tapBoth({
+              onFailure: () => Ref.set(skipUntil, now() + retryAfterMs),
+              onSuccess: () => until === 0 ? Effect.void : Ref.set(skipUntil, 0)
+            })
+          ))
 
     const run = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
       attempt(() =>
@@ -416,7 +437,7 @@ export const layerConfig: Layer.Layer<PinCache.PinCache, PinCache.PinCacheError,
     const store = routing.sessionStore
     if (store?.type === "redis") {
       const { sessionMaxEntries: maxEntries, sessionTtlSeconds: ttlSeconds } = routing
-      return yield* make({ url: store.url, ttlSeconds, maxEntries })
+      return yield* make({ url: store.url, ttlSeconds, maxEntries, commandTimeoutMs: store.commandTimeoutMs })
     }
     return yield* PinCache.make({
       ttlSeconds: routing.sessionTtlSeconds,

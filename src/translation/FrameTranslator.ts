@@ -25,6 +25,11 @@ export abstract class FrameTranslator implements SseTranslator {
     return this.drain()
   }
 
+  readonly fail = (status: number, message: string): string => {
+    if (!this.done) this.failStream(status, message)
+    return this.drain()
+  }
+
   private drain(): string {
     if (this.out.length === 0) return ""
     const text = this.out.length === 1 ? this.out[0]! : this.out.join("")

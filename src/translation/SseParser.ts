@@ -169,6 +169,8 @@ export const formatFrame = (data: string, event?: string): string =>
 export interface SseTranslator {
   readonly push: (chunk: Buffer | Uint8Array | string) => string
   readonly end: () => string
+  /** Ends the stream with the API's error event (the upstream broke off); nothing once the stream has ended. */
+  readonly fail?: (status: number, message: string) => string
 }
 
 /** Wraps a translator in a Node `Transform` (bytes in, UTF-8 bytes out), one output write per input chunk. */
