@@ -1,0 +1,108 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import type { ChildProcess } from "node:child_process"
+import { createServer, connect } from "node:net"
+import type { AddressInfo } from "node:net"
+import { spawnChild, stopChild } from "../support/ChildProcesses.js"
+import { startMock } from "../support/MockUpstream.js"
+import type { MockUpstream } from "../support/MockUpstream.js"
+import { startGateway } from "../support/TestGateway.js"
+import type { TestGateway } from "../support/TestGateway.js"
+
+// Issue 18.6: a Redis pin store whose Redis stops answering (our own redis-server, SIGSTOPped; never the shared one).
+// Requests still succeed, and the stall costs at most one short command timeout, not one per command.
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+const answers = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, "127.0.0.1")
+    socket.once("data", (data) => {
+      socket.destroy()
+      resolve(data.toString().startsWith("+PONG"))
+    })
+    socket.once("error", () => resolve(false))
+    socket.write("PING\r\n")
+  })
+
+let redis: ChildProcess
+let mock: MockUpstream
+let gateway: TestGateway
+
+beforeAll(async () => {
+  const port = await freePort()
+  redis = spawnChild("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+  const deadline = Date.now() + 5000
+  while (!(await answers(port))) {
+    if (Date.now() > deadline) throw new Error("redis-server did not start")
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  mock = await startMock()
+  gateway = await startGateway(`
+version: v0.4.0
+listeners: [{ type: model, name: model_listener, port: 12000 }]
+model_providers:
+  - model: openai/gpt-4o-mini
+    base_url: ${mock.url}
+    access_key: k
+    default: true
+routing:
+  session_cache:
+    type: redis
+    url: redis://127.0.0.1:${port}
+`)
+})
+
+afterAll(async () => {
+  if (redis !== undefined) {
+    redis.kill("SIGCONT")
+    await stopChild(redis)
+  }
+  await gateway?.close()
+  await mock?.close()
+})
+
+const chat = async (session: string) => {
+  const started = performance.now()
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-routing-session-id": session },
+    body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+  })
+  await response.text()
+  return { status: response.status, pin: response.headers.get("x-routing-pin"), ms: performance.now() - started }
+}
+
+describe("the Redis pin store with Redis paused", () => {
+  it("fails open within one short timeout and skips Redis while it is down", async () => {
+    const first = await chat("stall-1")
+    assert.strictEqual(first.status, 200)
+    assert.strictEqual(first.pin, "created")
+    assert.strictEqual((await chat("stall-1")).pin, "hit")
+
+    redis.kill("SIGSTOP")
+    try {
+      const stalled = await chat("stall-1")
+      const after = []
+      for (let i = 0; i < 5; i++) after.push(await chat(`stall-${i + 2}`))
+      console.info(`Redis paused: first request ${stalled.ms.toFixed(0)} ms, next five ${after.map((r) => r.ms.toFixed(0)).join("/")} ms`)
+      assert.strictEqual(stalled.status, 200)
+      // One 250 ms command timeout, with room for a loaded machine; it used to be two 2 s timeouts in a row.
+      assert.isBelow(stalled.ms, 900)
+      for (const r of after) {
+        assert.strictEqual(r.status, 200)
+        // The breaker is open: no Redis wait at all.
+        assert.isBelow(r.ms, 200)
+      }
+    } finally {
+      redis.kill("SIGCONT")
+    }
+  })
+})
