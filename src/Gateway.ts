@@ -2,11 +2,11 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as ConfigFile from "./config/ConfigFile.js"
 import { GatewayApp } from "./http/GatewayApp.js"
 import type { GatewayConfig } from "./config/GatewayConfig.js"
 import * as GatewayServer from "./http/GatewayServer.js"
+import * as LeveledLogger from "./http/LeveledLogger.js"
 import type * as PinCache from "./pinning/PinCache.js"
 import * as PinCacheRedis from "./pinning/PinCacheRedis.js"
 import { Providers } from "./providers/Providers.js"
@@ -57,12 +57,9 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
 /** The gateway app with the default parts. */
 export const layerApp = layerAppWith()
 
-// Warnings and errors go to stderr (Effect's default logger writes every level to stdout).
-const leveledLogger = Logger.replace(Logger.defaultLogger, Logger.withLeveledConsole(Logger.stringLogger))
-
 /** The gateway on its own `node:http` server (the standalone program). */
 export const layerServer = (options: GatewayServer.ListenOptions & Parts = {}) =>
-  GatewayServer.layer(options).pipe(Layer.provideMerge(layerAppWith(options)), Layer.provide(leveledLogger))
+  GatewayServer.layer(options).pipe(Layer.provideMerge(layerAppWith(options)), Layer.provide(LeveledLogger.layer))
 
 /**
  * The gateway served by an `@effect/platform` `HttpServer` the embedding app provides (e.g. `NodeHttpServer.layer`).

@@ -127,8 +127,8 @@ const runEmbedded = async (): Promise<{ outcomes: Array<Outcome>; loadMs: number
 const runRemote = async (base: string): Promise<Array<Outcome>> => {
   const outcomes: Array<Outcome> = []
   for (const c of cases) {
+    // No model: the decision endpoint refuses one no provider serves (as the proxy does), and routing needs none.
     const body = {
-      model: "eval",
       messages: c.messages,
       routing_preferences: (routesets[c.routeset] ?? []).map((r) => ({
         name: r.name,

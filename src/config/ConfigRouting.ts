@@ -54,7 +54,11 @@ export const resolveRouting = (
       const got = typeof cache.url === "string" ? "" : `, got ${show(cache.url)}`
       issue(at, `expected a redis:// or rediss:// URL${got}`)
     } else {
-      sessionStore = { type: "redis", url: cache.url, commandTimeoutMs: cache.command_timeout_ms }
+      sessionStore = {
+        type: "redis",
+        url: cache.url,
+        ...(cache.command_timeout_ms === undefined ? {} : { commandTimeoutMs: cache.command_timeout_ms })
+      }
     }
   }
 

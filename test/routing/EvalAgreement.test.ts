@@ -36,7 +36,6 @@ describe("eval over HTTP", () => {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({
-          model: "eval",
           messages: c.messages,
           routing_preferences: routesets[c.routeset]!.map((r) => ({ ...r, models: [`eval/${r.name}`] }))
         })
