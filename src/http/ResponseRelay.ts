@@ -12,6 +12,8 @@ import { streamErrorEvent } from "../translation/StreamErrorEvent.js"
 import type { Wire } from "../providers/Providers.js"
 import { isTimeout, readBody } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
+import { BodyTooLarge, readText, serialise, writeSerialised } from "./TranslatedJson.js"
+import type { Serialised } from "./TranslatedJson.js"
 import { copyUpstreamHeaders } from "./UpstreamHeaders.js"
 
 /**
@@ -95,8 +97,6 @@ const cutStatus = (error: Error): { readonly status: number; readonly message: s
     ? { status: 502, message: "The provider's response is larger than the gateway translates" }
     : { status: 502, message: "The provider's connection broke before its response was complete" }
 
-class BodyTooLarge extends Error {}
-
 const readWhole = (upstream: UpstreamResponse, limit: number) =>
   readBody(upstream, limit).catch((error: Error) =>
     Promise.reject(error.message.startsWith("upstream body larger") ? new BodyTooLarge(error.message) : error)
@@ -173,26 +173,25 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
     })
     return
   }
-  readWhole(upstream, maxTranslatedBody).then(
-    (raw) => {
-      let answered = status
-      let body: string
+  readText(upstream.body, maxTranslatedBody).then(
+    (text) => {
+      copyUpstreamHeaders(upstream.headers, headers, false)
+      Object.assign(headers, plan.extraHeaders)
+      let translated: Serialised
       try {
-        const parsed: unknown = JSON.parse(raw.toString("utf8"))
-        body = JSON.stringify(
+        const parsed: unknown = JSON.parse(text)
+        translated = serialise(
           plan.client === "openai"
             ? fromMessagesResponse(parsed as Parameters<typeof fromMessagesResponse>[0], { model: plan.model })
             : fromChatResponse(parsed as Parameters<typeof fromChatResponse>[0], { model: plan.model })
         )
       } catch {
-        answered = 502
         const message = "The provider returned a response that could not be translated"
-        body = plan.client === "openai" ? toOpenAIErrorBody(502, message) : toAnthropicErrorBody(502, message)
+        const body = plan.client === "openai" ? toOpenAIErrorBody(502, message) : toAnthropicErrorBody(502, message)
+        writeJson(res, 502, headers, body)
+        return done()
       }
-      copyUpstreamHeaders(upstream.headers, headers, false)
-      Object.assign(headers, plan.extraHeaders)
-      writeJson(res, answered, headers, body)
-      done()
+      writeSerialised(res, status, headers, translated, done)
     },
     (error: Error) => {
       answerCut(res, plan, error)

@@ -125,6 +125,34 @@ describe("a translated response that fails after its headers", () => {
   })
 })
 
+describe("a large translated body", () => {
+  it("arrives exactly, written in slices (a surrogate pair and escapes across slice edges)", async () => {
+    // 64 Ki code units per slice: put an emoji's halves, a quote and a newline on the first edge.
+    const edge = 64 * 1024
+    const text = "x".repeat(edge - 1) + "\u{1F600}" + "\"\n\u00e9".repeat(40_000) + "end"
+    anthropicMock.handler = (req, res) => {
+      const body = JSON.stringify({
+        id: "msg_big",
+        type: "message",
+        role: "assistant",
+        model: String(req.body.model),
+        content: [{ type: "text", text }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: 3, output_tokens: 5 }
+      })
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end(body)
+    }
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "client-key", maxRetries: 0 })
+    const completion = await client.chat.completions.create({
+      model: "claude-sonnet-4-20250514",
+      messages: [{ role: "user", content: "hi" }]
+    })
+    assert.strictEqual(completion.choices[0]!.message.content, text)
+    assert.strictEqual(completion.usage?.completion_tokens, 5)
+  })
+})
+
 describe("a stream cut mid-way", () => {
   it("ends a translated stream with Anthropic's error event", async () => {
     openaiMock.handler = (_req, res) => {
