@@ -120,7 +120,9 @@ describe("the embedding example", () => {
     const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/switchyard-embed-"))
     const file = `${dir}/config.yaml`
     await import("node:fs/promises").then((fs) => fs.writeFile(file, yaml(mock.url)))
-    const child = spawnChild(process.execPath, [tsxCli, "examples/embed.ts", file], { env: { ...process.env, PORT: "0" } })
+    const child = spawnChild(process.execPath, [tsxCli, "examples/embed.ts", file], {
+      env: { ...process.env, PORT: "0" }
+    })
     try {
       const base = await new Promise<string>((resolve, reject) => {
         let out = ""

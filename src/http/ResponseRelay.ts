@@ -148,7 +148,8 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
     copyUpstreamHeaders(upstream.headers, headers, true)
     Object.assign(headers, plan.extraHeaders)
     res.writeHead(status, headers)
-    const lastWords = plan.stream
+    const sse = String(upstream.headers["content-type"] ?? "").includes("text/event-stream")
+    const lastWords = plan.stream && sse
       ? (error: Error) => {
         const { message, status } = cutStatus(error)
         // The cut may fall inside a frame: end that frame first.

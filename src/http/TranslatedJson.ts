@@ -81,7 +81,9 @@ export const writeSerialised = (
     for (let i = 0; i < big.length; i++) {
       yield `${parts[i]!}"`
       const text = big[i]!
-      for (let at = 0; at < text.length; at += bigString) yield JSON.stringify(text.slice(at, at + bigString)).slice(1, -1)
+      for (let at = 0; at < text.length; at += bigString) {
+        yield JSON.stringify(text.slice(at, at + bigString)).slice(1, -1)
+      }
       yield "\""
     }
     yield parts[big.length]!

@@ -28,6 +28,7 @@ export const copyUpstreamHeaders = (
   for (const name in from) {
     const value = from[name]
     if (value === undefined) continue
-    if (isAllowed(name) || (keepLength && (name === "content-length" || name === "content-encoding"))) into[name] = value
+    const unchanged = keepLength && (name === "content-length" || name === "content-encoding")
+    if (isAllowed(name) || unchanged) into[name] = value
   }
 }

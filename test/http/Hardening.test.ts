@@ -157,7 +157,8 @@ describe("a stream cut mid-way", () => {
   it("ends a translated stream with Anthropic's error event", async () => {
     openaiMock.handler = (_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" })
-      res.write(`data: ${JSON.stringify({ id: "c1", choices: [{ index: 0, delta: { role: "assistant", content: "Hel" } }] })}\n\n`)
+      const delta = { role: "assistant", content: "Hel" }
+      res.write(`data: ${JSON.stringify({ id: "c1", choices: [{ index: 0, delta }] })}\n\n`)
       setTimeout(() => res.socket?.destroy(), 50)
     }
     const response = await post("/v1/messages", messagesTo("gpt-4o", { stream: true }))
@@ -217,11 +218,14 @@ describe("client input that used to be a 500", () => {
     it(`answers 400 for JSON nested 10,000 levels deep in ${where}`, async () => {
       // JSON.stringify of such a value overflows here too, so the body is written by hand.
       const inner = deep(10_000)
+      const user = `{"role":"user","content":"hi"}`
       const raw = where === "an unknown field"
-        ? `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"extra_field":${inner}}`
+        ? `{"model":"gpt-4o","messages":[${user}],"extra_field":${inner}}`
         : where === "tools parameters"
-        ? `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${inner}}}]}`
-        : `{"model":"gpt-4o","messages":[{"role":"system","content":${inner}},{"role":"user","content":"hi"}]}`
+        ? `{"model":"gpt-4o","messages":[${user}],"tools":[{"type":"function","function":{"name":"f","parameters":${
+          inner
+        }}}]}`
+        : `{"model":"gpt-4o","messages":[{"role":"system","content":${inner}},${user}]}`
       for (const path of ["/v1/chat/completions", "/v1/messages"]) {
         const response = await post(path, path === "/v1/messages" ? raw.replace("{", "{\"max_tokens\":8,") : raw)
         assert.strictEqual(response.status, 400, `${path}: ${await response.clone().text()}`)
@@ -303,7 +307,12 @@ describe("what an upstream error may carry to the client", () => {
           code: "invalid_api_key"
         }
       })
-      res.writeHead(401, { "content-type": "application/json", "x-request-id": "req_1", "set-cookie": "s=1", "x-internal-host": "db7" })
+      res.writeHead(401, {
+        "content-type": "application/json",
+        "x-request-id": "req_1",
+        "set-cookie": "s=1",
+        "x-internal-host": "db7"
+      })
       res.end(text)
     }
     openaiMock.handler = echo

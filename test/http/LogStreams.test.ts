@@ -27,7 +27,8 @@ model_providers:
 tracing: { random_sampling: 100 }
 `)
     await gateway.close()
-    assert.isTrue(err.some((line) => line.includes("level=WARN") && line.includes("ignoring Plano keys")), err.join("\n"))
+    const warned = err.some((line) => line.includes("level=WARN") && line.includes("ignoring Plano keys"))
+    assert.isTrue(warned, err.join("\n"))
     assert.isFalse(out.some((line) => line.includes("level=WARN")), out.join("\n"))
     assert.isTrue(out.some((line) => line.includes("listening on")), out.join("\n"))
   })

@@ -38,7 +38,8 @@ let gateway: TestGateway
 
 beforeAll(async () => {
   const port = await freePort()
-  redis = spawnChild("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+  redis = spawnChild("redis-server", args)
   const deadline = Date.now() + 5000
   while (!(await answers(port))) {
     if (Date.now() > deadline) throw new Error("redis-server did not start")
@@ -92,7 +93,8 @@ describe("the Redis pin store with Redis paused", () => {
       const stalled = await chat("stall-1")
       const after = []
       for (let i = 0; i < 5; i++) after.push(await chat(`stall-${i + 2}`))
-      console.info(`Redis paused: first request ${stalled.ms.toFixed(0)} ms, next five ${after.map((r) => r.ms.toFixed(0)).join("/")} ms`)
+      const next = after.map((r) => r.ms.toFixed(0)).join("/")
+      console.info(`Redis paused: first request ${stalled.ms.toFixed(0)} ms, next five ${next} ms`)
       assert.strictEqual(stalled.status, 200)
       // One 250 ms command timeout, with room for a loaded machine; it used to be two 2 s timeouts in a row.
       assert.isBelow(stalled.ms, 900)
