@@ -44,7 +44,7 @@ export const endpointOf = (method: string | undefined, url: string | undefined):
 const clientApiOf = (endpoint: Endpoint): ClientApi =>
   endpoint === "messages" || endpoint === "route-messages" ? "anthropic" : "openai"
 
-const traceIdOf = (req: IncomingMessage): string => {
+export const traceIdOf = (req: IncomingMessage): string => {
   const tp = req.headers.traceparent
   if (typeof tp === "string") {
     const parts = tp.split("-")
@@ -53,7 +53,7 @@ const traceIdOf = (req: IncomingMessage): string => {
   return randomBytes(16).toString("hex")
 }
 
-const routingHeaders = (selection: Selection): Record<string, string> => {
+export const routingHeaders = (selection: Selection): Record<string, string> => {
   const headers: Record<string, string> = {
     "x-routing-model": selection.model,
     "x-routing-reason": selection.reason,

@@ -24,7 +24,7 @@ const hopHeaders = new Set([
   "server"
 ])
 
-const copyHeaders = (
+export const copyHeaders = (
   from: UpstreamResponse["headers"],
   into: OutgoingHttpHeaders,
   keepLength: boolean
@@ -41,7 +41,7 @@ const copyHeaders = (
  * Pipes upstream bytes to the client and calls `done` once. `stream.pipeline` would do the same but allocates an
  * AbortController per call and aborts it on finish (a DOMException per request), which measured 5% of proxy CPU.
  */
-const pipeTo = (source: Readable, res: ServerResponse, done: (error?: Error) => void, through?: Transform) => {
+export const pipeTo = (source: Readable, res: ServerResponse, done: (error?: Error) => void, through?: Transform) => {
   let settled = false
   const settle = (error?: Error) => {
     if (settled) return
