@@ -1,4 +1,4 @@
-import { isRecord, numberOr, stringOr } from "../JsonValue.js"
+import { isRecord, nonEmpty, numberOr, stringOr } from "../JsonValue.js"
 import type { JsonObject } from "../JsonValue.js"
 import type {
   ResponsesEcho,
@@ -120,7 +120,7 @@ export const fromChatResponse = (chat: unknown, opts: ChatToResponsesOptions): R
         randomId("fc_"),
         stringOr(call.id) ?? randomId("call_"),
         stringOr(call.function.name) ?? "",
-        stringOr(call.function.arguments) ?? "{}",
+        nonEmpty(call.function.arguments) ?? "{}",
         "completed"
       ))
     }

@@ -207,6 +207,11 @@ export class ChatToResponsesStream extends FrameTranslator {
 
   private closeCalls(): void {
     for (const call of this.calls.values()) {
+      // A call without arguments would leave clients JSON-parsing an empty string.
+      if (call.args.length === 0) {
+        call.args = "{}"
+        this.push1("response.function_call_arguments.delta", { item_id: call.id, output_index: call.outputIndex, delta: "{}" })
+      }
       const item = functionCallItem(call.id, call.callId, call.name, call.args, "completed")
       this.output[call.outputIndex] = item
       this.push1("response.function_call_arguments.done", {

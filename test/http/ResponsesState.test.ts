@@ -124,7 +124,7 @@ for (const [kind, state] of stores) {
     it.live("store: false stores nothing", () =>
       Effect.promise(async () => {
         const one = await client.responses.create({ model: CHAT, input: "not kept", store: false })
-        assert.strictEqual(one.store, false)
+        assert.strictEqual((one as unknown as { store: boolean }).store, false)
         const status = await client.responses.create({ model: CHAT, input: "x", previous_response_id: one.id })
           .then(() => 200, (e: InstanceType<typeof OpenAI.APIError>) => e.status)
         assert.strictEqual(status, 409)
