@@ -150,9 +150,9 @@ const chatWire = (s: ChatStream): Buffer => {
 }
 
 const expectedItems = (s: { pieces: ReadonlyArray<string>; calls: ReadonlyArray<{ id: string; name: string; args: ReadonlyArray<string> }> }) => [
-  ...(s.pieces.join("").length > 0 ? [{ type: "message", text: s.pieces.join("") }] : []),
+  ...(s.pieces.join("").length > 0 ? [{ type: "message" as const, text: s.pieces.join("") }] : []),
   // A call without arguments is completed as "{}".
-  ...s.calls.map((c) => ({ type: "function_call", name: c.name, callId: c.id, args: c.args.join("") || "{}" }))
+  ...s.calls.map((c) => ({ type: "function_call" as const, name: c.name, callId: c.id, args: c.args.join("") || "{}" }))
 ]
 
 describe("ChatStreamToResponses: grammar", () => {
