@@ -10,6 +10,7 @@ import type * as PinCache from "./pinning/PinCache.js"
 import * as PinCacheRedis from "./pinning/PinCacheRedis.js"
 import { Providers } from "./providers/Providers.js"
 import { ProxyHandler } from "./http/ProxyHandler.js"
+import { CountTokens } from "./http/CountTokens.js"
 import { ResponsesHandler } from "./http/ResponsesHandler.js"
 import type { ConversationStore } from "./state/ConversationStore.js"
 import * as ConversationStorePostgres from "./state/ConversationStorePostgres.js"
@@ -23,6 +24,7 @@ export type Services =
   | GatewayApp
   | ProxyHandler
   | ResponsesHandler
+  | CountTokens
   | ConversationStore
   | RouteDecider
   | Providers
@@ -56,6 +58,7 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
   return GatewayApp.Default.pipe(
     Layer.provideMerge(ProxyHandler.Default),
     Layer.provideMerge(ResponsesHandler.Default),
+    Layer.provideMerge(CountTokens.Default),
     Layer.provideMerge(RouteDecider.Default),
     Layer.provideMerge(services)
   )

@@ -10,6 +10,7 @@ import * as AdminApi from "./AdminApi.js"
 import { renderError } from "../GatewayError.js"
 import { endpointOf, ProxyHandler } from "./ProxyHandler.js"
 import type { Endpoint } from "./ProxyHandler.js"
+import { CountTokens, countTokensPath, isCountTokens } from "./CountTokens.js"
 import { ResponsesHandler, responsesEndpointOf } from "./ResponsesHandler.js"
 import type { ResponsesEndpoint } from "./ResponsesHandler.js"
 
@@ -24,6 +25,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
   scoped: Effect.gen(function*() {
     const proxy = yield* ProxyHandler
     const responses = yield* ResponsesHandler
+    const countTokens = yield* CountTokens
 
     // Mounted in a platform server, the proxy writes straight to the Node response; the platform then sees the
     // response ended and writes nothing more.
@@ -47,7 +49,12 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
       HttpLayerRouter.route("POST", "/routing/v1/chat/completions", mount("route-chat")),
       HttpLayerRouter.route("POST", "/routing/v1/messages", mount("route-messages")),
       HttpLayerRouter.route("POST", "/v1/responses", mountResponses("responses")),
-      HttpLayerRouter.route("POST", "/routing/v1/responses", mountResponses("route-responses"))
+      HttpLayerRouter.route("POST", "/routing/v1/responses", mountResponses("route-responses")),
+      HttpLayerRouter.route("POST", countTokensPath, (request: HttpServerRequest.HttpServerRequest) =>
+        countTokens.program(
+          NodeHttpServerRequest.toIncomingMessage(request),
+          NodeHttpServerRequest.toServerResponse(request)
+        ).pipe(Effect.as(HttpServerResponse.empty())))
     ])
 
     const routed = yield* HttpLayerRouter.toHttpEffect(Layer.mergeAll(AdminApi.layer, proxyRoutes))
@@ -68,6 +75,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
       if (endpoint !== undefined) return proxy.handle(endpoint, req, res)
       const responsesEndpoint = responsesEndpointOf(req.method, req.url)
       if (responsesEndpoint !== undefined) responses.handle(responsesEndpoint, req, res)
+      else if (isCountTokens(req.method, req.url)) countTokens.handle(req, res)
       else platformListener(req, res)
     }
 

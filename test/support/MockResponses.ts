@@ -210,6 +210,7 @@ const responses = (req: Received, res: ServerResponse) => {
 
 /** The three-API mock handler. */
 export const multiApi = (): MockHandler => (req, res) => {
+  if (req.path.endsWith("/messages/count_tokens")) return json(res, { input_tokens: 42 })
   if (req.path.endsWith("/responses")) return responses(req, res)
   if (req.path.endsWith("/messages")) return messages(req, res)
   return chat(req, res)
