@@ -119,7 +119,7 @@ const bodies = {
 /** `/v1/responses` bodies for the same prompt, served by a chat-completions provider (translated both ways). */
 const responsesBody = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
-    model: "mistral/mock-model",
+    model: "mistral/mock-translated",
     instructions: "You are a helpful assistant.",
     input: seaPrompt,
     temperature: 0.2,
@@ -148,7 +148,7 @@ const gatewayConfig = (upstream: string, options: {
     "    default: true",
     "  - model: openai/mock-coder",
     `    base_url: ${upstream}`,
-    "  - model: mistral/mock-model",
+    "  - model: mistral/mock-translated",
     `    base_url: ${upstream}`,
     ...(options.preferences
       ? [
