@@ -16,7 +16,7 @@ import {
   UpstreamUnavailable
 } from "../GatewayError.js"
 import type { GatewayError } from "../GatewayError.js"
-import { stringOr } from "../JsonValue.js"
+import { isRecord, stringOr } from "../JsonValue.js"
 import * as SessionKey from "../pinning/SessionKey.js"
 import type { ModelTarget } from "../providers/Providers.js"
 import { Providers } from "../providers/Providers.js"
@@ -71,6 +71,12 @@ const validate = (body: JsonObject): Either.Either<void, InvalidRequest> => {
   }
   return Either.void
 }
+
+/** Says when a request's reasoning (items or settings) could not be carried to the provider. */
+export const reasoningHeader = "x-switchyard-reasoning"
+
+const carriesReasoning = (body: JsonObject): boolean =>
+  isRecord(body.reasoning) || inputItems(body.input).some((item) => isRecord(item) && item.type === "reasoning")
 
 interface Exchange {
   readonly abort: Cancellation
@@ -174,6 +180,8 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
         const { headers, origin, wire } = endpointInfo.right
         const native = wire === "chat" && isNative(target)
         if (!native && unresolved !== undefined) return yield* new ConversationNotFound({ id: unresolved })
+        // Reasoning items and `reasoning` settings have no chat-completions or Messages form in this translation.
+        if (!native && carriesReasoning(body)) extraHeaders[reasoningHeader] = "dropped"
         let path = endpointInfo.right.path
         let payload: string
         if (native) {

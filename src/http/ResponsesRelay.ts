@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http"
 import { renderGatewayError, StateUnavailable } from "../GatewayError.js"
-import { fromChatResponse } from "../translation/ChatResponseToResponses.js"
+import { fromChatResponse, thinkingItems } from "../translation/ChatResponseToResponses.js"
 import { ChatToResponsesStream, responsesStreamTransform } from "../translation/ChatStreamToResponses.js"
 import { toOpenAIErrorBody } from "../translation/ErrorTranslation.js"
 import { fromMessagesResponse } from "../translation/MessagesResponseToChat.js"
@@ -32,10 +32,9 @@ const failureReason = (error: unknown): string =>
 
 const translateBody = (raw: Buffer, plan: ResponsesPlan): ResponsesResponse => {
   const parsed: unknown = JSON.parse(raw.toString("utf8"))
-  const chat = plan.wire === "messages"
-    ? fromMessagesResponse(parsed as Parameters<typeof fromMessagesResponse>[0], { model: plan.model })
-    : parsed
-  return fromChatResponse(chat, { echo: plan.echo, model: plan.model })
+  if (plan.wire !== "messages") return fromChatResponse(parsed, { echo: plan.echo, model: plan.model })
+  const chat = fromMessagesResponse(parsed as Parameters<typeof fromMessagesResponse>[0], { model: plan.model })
+  return fromChatResponse(chat, { echo: plan.echo, model: plan.model, reasoning: thinkingItems(parsed) })
 }
 
 /**

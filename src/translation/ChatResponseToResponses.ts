@@ -5,6 +5,7 @@ import type {
   ResponsesFunctionCallItem,
   ResponsesMessageItem,
   ResponsesOutputItem,
+  ResponsesReasoningItem,
   ResponsesResponse,
   ResponsesUsage
 } from "./ResponsesWire.js"
@@ -45,6 +46,22 @@ export const functionCallItem = (
   args: string,
   status: ResponsesFunctionCallItem["status"]
 ): ResponsesFunctionCallItem => ({ type: "function_call", id, call_id: callId, name, arguments: args, status })
+
+/** A reasoning item: the reasoning text as its summary; Anthropic's signature as `encrypted_content` when given. */
+export const reasoningItem = (id: string, text: string, signature?: string): ResponsesReasoningItem =>
+  signature === undefined
+    ? { type: "reasoning", id, summary: [{ type: "summary_text", text }] }
+    : { type: "reasoning", id, summary: [{ type: "summary_text", text }], encrypted_content: signature }
+
+/** Anthropic `thinking` blocks of a Messages answer as reasoning items (redacted thinking has no text to show). */
+export const thinkingItems = (message: unknown): Array<ResponsesReasoningItem> => {
+  if (!isRecord(message) || !Array.isArray(message.content)) return []
+  return message.content.flatMap((block: unknown) =>
+    isRecord(block) && block.type === "thinking" && typeof block.thinking === "string"
+      ? [reasoningItem(randomId("rs_"), block.thinking, stringOr(block.signature))]
+      : []
+  )
+}
 
 /** How a finished chat completion maps to a response status. */
 export const statusOf = (finish: unknown): Pick<ResponsesResponse, "status" | "incomplete_details"> =>
@@ -99,10 +116,13 @@ export interface ChatToResponsesOptions {
   readonly model: string
   /** The response id; a fresh `resp_…` by default. */
   readonly id?: string
+  /** Reasoning items to put first (Anthropic thinking read from the Messages answer). */
+  readonly reasoning?: ReadonlyArray<ResponsesReasoningItem>
 }
 
 /**
- * A chat.completion → a Responses `response`: the first choice's text becomes one assistant message item, each tool
+ * A chat.completion → a Responses `response`: `reasoning_content` becomes a reasoning item (summary text), the first
+ * choice's text one assistant message item, each tool
  * call a `function_call` item (the chat call id is the `call_id`); finish `length` → `incomplete`
  * (`max_output_tokens`). Never throws: a body without choices gives an empty `output`.
  */
@@ -111,6 +131,10 @@ export const fromChatResponse = (chat: unknown, opts: ChatToResponsesOptions): R
   const choice = Array.isArray(record.choices) && isRecord(record.choices[0]) ? record.choices[0] : {}
   const message = isRecord(choice.message) ? choice.message : {}
   const output: Array<ResponsesOutputItem> = []
+  // DeepSeek-style `reasoning_content` (and Anthropic thinking, via `opts.reasoning`) comes first, as in OpenAI's own.
+  if (opts.reasoning !== undefined) output.push(...opts.reasoning)
+  const thought = nonEmpty(message.reasoning_content)
+  if (thought !== undefined) output.push(reasoningItem(randomId("rs_"), thought))
   const text = stringOr(message.content) ?? ""
   if (text.length > 0) output.push(messageItem(randomId("msg_"), text, "completed"))
   if (Array.isArray(message.tool_calls)) {

@@ -1,5 +1,12 @@
 import { Transform } from "node:stream"
-import { functionCallItem, messageItem, responseObject, responsesUsage, statusOf } from "./ChatResponseToResponses.js"
+import {
+  functionCallItem,
+  messageItem,
+  reasoningItem,
+  responseObject,
+  responsesUsage,
+  statusOf
+} from "./ChatResponseToResponses.js"
 import type { ResponseHead } from "./ChatResponseToResponses.js"
 import { openAIError, parseUpstreamError } from "./ErrorTranslation.js"
 import { FrameTranslator } from "./FrameTranslator.js"
@@ -27,6 +34,12 @@ interface OpenText {
   text: string
 }
 
+interface OpenReasoning {
+  readonly id: string
+  readonly outputIndex: number
+  text: string
+}
+
 interface OpenCall {
   readonly kind: "call"
   readonly id: string
@@ -46,6 +59,7 @@ export class ChatToResponsesStream extends FrameTranslator {
   private head: ResponseHead | undefined = undefined
   private sequence = 0
   private text: OpenText | undefined = undefined
+  private reasoning: OpenReasoning | undefined = undefined
   private readonly calls = new Map<number, OpenCall>()
   private readonly output: Array<ResponsesOutputItem | undefined> = []
   private finish: unknown = undefined
@@ -105,6 +119,8 @@ export class ChatToResponsesStream extends FrameTranslator {
     if (!isRecord(choice)) return
     const delta = choice.delta
     if (isRecord(delta)) {
+      const thought = delta.reasoning_content
+      if (typeof thought === "string" && thought.length > 0) this.reasoningDelta(thought)
       if (typeof delta.content === "string" && delta.content.length > 0) this.textDelta(delta.content)
       if (Array.isArray(delta.tool_calls)) {
         for (const call of delta.tool_calls) if (isRecord(call)) this.toolDelta(call)
@@ -135,7 +151,46 @@ export class ChatToResponsesStream extends FrameTranslator {
     this.push1("response.in_progress", { response })
   }
 
+  private reasoningDelta(delta: string): void {
+    if (this.reasoning === undefined) {
+      this.closeText()
+      const open: OpenReasoning = { id: randomId("rs_"), outputIndex: this.output.length, text: "" }
+      this.output.push(undefined)
+      this.reasoning = open
+      this.push1("response.output_item.added", {
+        output_index: open.outputIndex,
+        item: { type: "reasoning", id: open.id, summary: [] }
+      })
+      this.push1("response.reasoning_summary_part.added", {
+        item_id: open.id,
+        output_index: open.outputIndex,
+        summary_index: 0,
+        part: { type: "summary_text", text: "" }
+      })
+    }
+    this.reasoning.text += delta
+    this.push1("response.reasoning_summary_text.delta", {
+      item_id: this.reasoning.id,
+      output_index: this.reasoning.outputIndex,
+      summary_index: 0,
+      delta
+    })
+  }
+
+  private closeReasoning(): void {
+    const open = this.reasoning
+    if (open === undefined) return
+    this.reasoning = undefined
+    const at = { item_id: open.id, output_index: open.outputIndex, summary_index: 0 }
+    this.push1("response.reasoning_summary_text.done", { ...at, text: open.text })
+    this.push1("response.reasoning_summary_part.done", { ...at, part: { type: "summary_text", text: open.text } })
+    const item = reasoningItem(open.id, open.text)
+    this.output[open.outputIndex] = item
+    this.push1("response.output_item.done", { output_index: open.outputIndex, item })
+  }
+
   private textDelta(delta: string): void {
+    this.closeReasoning()
     if (this.text === undefined) {
       const text: OpenText = { kind: "text", id: randomId("msg_"), outputIndex: this.output.length, text: "" }
       this.output.push(undefined)
@@ -179,6 +234,7 @@ export class ChatToResponsesStream extends FrameTranslator {
     let open = this.calls.get(index)
     if (open === undefined) {
       // Responses items are not interleaved with text: the message so far is finished before the first call.
+      this.closeReasoning()
       this.closeText()
       open = {
         kind: "call",
@@ -228,6 +284,7 @@ export class ChatToResponsesStream extends FrameTranslator {
   protected finishStream(): void {
     if (this.done) return
     if (this.head === undefined) this.start({})
+    this.closeReasoning()
     this.closeText()
     this.closeCalls()
     this.held = responseObject(this.head!, this.opts.echo, {

@@ -158,6 +158,29 @@ describe("POST /v1/responses through the official openai client", () => {
       assert.strictEqual(mock.requests.length, before)
     }))
 
+  it.live("reasoning a translated provider cannot carry is dropped, and a header says so", () =>
+    Effect.promise(async () => {
+      const send = (model: string, body: Record<string, unknown>) =>
+        fetch(`${gateway.url}/v1/responses`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model, store: false, ...body })
+        })
+      const input = [
+        { type: "reasoning", id: "rs_1", summary: [], encrypted_content: "opaque" },
+        { role: "user", content: "hello" }
+      ]
+      const translated = await send(CHAT, { input, reasoning: { effort: "low" } })
+      assert.strictEqual(translated.status, 200)
+      assert.strictEqual(translated.headers.get("x-switchyard-reasoning"), "dropped")
+      const plain = await send(CHAT, { input: "hello" })
+      assert.isNull(plain.headers.get("x-switchyard-reasoning"))
+      const native = await send(NATIVE, { input, reasoning: { effort: "low" } })
+      assert.isNull(native.headers.get("x-switchyard-reasoning"))
+      assert.deepStrictEqual(mock.requests[mock.requests.length - 1]!.body.reasoning, { effort: "low" })
+      await Promise.all([translated.text(), plain.text(), native.text()])
+    }))
+
   it.live("a body without input is a 400 in OpenAI's shape", () =>
     Effect.promise(async () => {
       const res = await fetch(`${gateway.url}/v1/responses`, {

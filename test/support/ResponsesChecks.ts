@@ -8,7 +8,7 @@ export interface ResponsesStreamSummary {
   readonly status: string
   readonly responseId: string
   readonly items: ReadonlyArray<
-    { readonly type: "message"; readonly text: string } | {
+    { readonly type: "message" | "reasoning"; readonly text: string } | {
       readonly type: "function_call"
       readonly name: string
       readonly callId: string
@@ -39,6 +39,7 @@ interface EventData {
     readonly call_id?: string
     readonly arguments: string
     readonly content?: ReadonlyArray<{ readonly text: string }>
+    readonly summary?: ReadonlyArray<{ readonly text: string }>
   }
   readonly response: {
     readonly id: string
@@ -115,6 +116,27 @@ export const checkResponsesStream = (text: string): ResponsesStreamSummary => {
         it.partOpen = true
         return
       }
+      case "response.reasoning_summary_part.added": {
+        const it = item()
+        if (it.type !== "reasoning" || it.partOpen) fail("reasoning summary part on a wrong item or twice")
+        it.partOpen = true
+        return
+      }
+      case "response.reasoning_summary_text.delta": {
+        const it = item()
+        if (!it.partOpen) fail("reasoning delta before its summary part")
+        it.text += data.delta
+        return
+      }
+      case "response.reasoning_summary_text.done":
+        if (item().text !== data.text) fail("reasoning_summary_text.done differs from the deltas")
+        return
+      case "response.reasoning_summary_part.done": {
+        const it = item()
+        if (data.part.text !== it.text) fail("reasoning_summary_part.done text differs")
+        it.partOpen = false
+        return
+      }
       case "response.output_text.delta": {
         const it = item()
         if (!it.partOpen) fail("text delta before content_part.added")
@@ -140,7 +162,11 @@ export const checkResponsesStream = (text: string): ResponsesStreamSummary => {
       case "response.output_item.done": {
         const it = item()
         if (it.partOpen) fail("item done with its content part open")
-        const doneText = it.type === "message" ? data.item.content?.[0]?.text ?? "" : data.item.arguments
+        const doneText = it.type === "message"
+          ? data.item.content?.[0]?.text ?? ""
+          : it.type === "reasoning"
+          ? data.item.summary?.[0]?.text ?? ""
+          : data.item.arguments
         if (doneText !== it.text) fail("output_item.done differs from the deltas")
         it.done = true
         return
@@ -159,8 +185,8 @@ export const checkResponsesStream = (text: string): ResponsesStreamSummary => {
           status: response.status,
           responseId,
           items: items.map((o) =>
-            o.type === "message"
-              ? { type: "message" as const, text: o.text }
+            o.type === "message" || o.type === "reasoning"
+              ? { type: o.type, text: o.text }
               : { type: "function_call" as const, name: o.name, callId: o.callId, args: o.text }
           ),
           usage: response.usage ?? null,

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
-import { fromChatResponse } from "../../src/translation/ChatResponseToResponses.js"
+import { fromChatResponse, thinkingItems } from "../../src/translation/ChatResponseToResponses.js"
 import { messagesStreamTranslator } from "../../src/translation/MessagesStreamToChat.js"
 import { echoOf, toChatRequest } from "../../src/translation/ResponsesToChat.js"
 import { checkResponsesStream, runResponses } from "../support/ResponsesChecks.js"
@@ -99,6 +99,32 @@ describe("ChatResponseToResponses", () => {
   }
 })
 
+describe("reasoning in answers", () => {
+  it("chat reasoning_content becomes a reasoning item before the message", () => {
+    const response = fromChatResponse({
+      id: "c",
+      model: "deepseek-reasoner",
+      choices: [{ index: 0, message: { role: "assistant", content: "42", reasoning_content: "Six times seven." }, finish_reason: "stop" }]
+    }, { echo, model: "m" })
+    assert.deepStrictEqual(response.output.map((o) => o.type), ["reasoning", "message"])
+    const first = response.output[0]!
+    assert.isTrue(first.type === "reasoning" && first.summary[0]!.text === "Six times seven." && /^rs_/.test(first.id))
+  })
+
+  it("Anthropic thinking blocks become reasoning items carrying their signature", () => {
+    const items = thinkingItems({
+      content: [
+        { type: "thinking", thinking: "Consider the sky.", signature: "sig-abc" },
+        { type: "redacted_thinking", data: "xyz" },
+        { type: "text", text: "Clear." }
+      ]
+    })
+    assert.strictEqual(items.length, 1)
+    assert.strictEqual(items[0]!.summary[0]!.text, "Consider the sky.")
+    assert.strictEqual(items[0]!.encrypted_content, "sig-abc")
+  })
+})
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Stream grammar properties: generated upstream streams, cut at arbitrary byte positions
 
@@ -110,6 +136,7 @@ const call = fc.record({
   args: fc.array(fc.string({ maxLength: 6 }), { maxLength: 4 })
 })
 const chatStream = fc.record({
+  thoughts: pieces,
   pieces,
   calls: fc.array(call, { maxLength: 3 }),
   finish: fc.constantFrom("stop", "length", "tool_calls"),
@@ -133,6 +160,7 @@ const chatWire = (s: ChatStream): Buffer => {
       })
     }\n\n`)
   chunk({ role: "assistant", content: "" })
+  for (const t of s.thoughts) chunk({ reasoning_content: t })
   for (const p of s.pieces) chunk({ content: p })
   s.calls.forEach((c, i) => {
     chunk({ tool_calls: [{ index: i, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] })
@@ -149,7 +177,12 @@ const chatWire = (s: ChatStream): Buffer => {
   return Buffer.from(s.crlf ? joined.replace(/\n/g, "\r\n") : joined, "utf8")
 }
 
-const expectedItems = (s: { pieces: ReadonlyArray<string>; calls: ReadonlyArray<{ id: string; name: string; args: ReadonlyArray<string> }> }) => [
+const expectedItems = (s: {
+  thoughts?: ReadonlyArray<string>
+  pieces: ReadonlyArray<string>
+  calls: ReadonlyArray<{ id: string; name: string; args: ReadonlyArray<string> }>
+}) => [
+  ...((s.thoughts ?? []).join("").length > 0 ? [{ type: "reasoning" as const, text: (s.thoughts ?? []).join("") }] : []),
   ...(s.pieces.join("").length > 0 ? [{ type: "message" as const, text: s.pieces.join("") }] : []),
   // A call without arguments is completed as "{}".
   ...s.calls.map((c) => ({ type: "function_call" as const, name: c.name, callId: c.id, args: c.args.join("") || "{}" }))
@@ -165,6 +198,7 @@ describe("ChatStreamToResponses: grammar", () => {
 
   it("byte by byte equals one chunk, except for the generated ids", () => {
     const s: ChatStream = {
+      thoughts: ["Let me ", "think."],
       pieces: ["Hé", "llo ✓"],
       calls: [{ id: "call_1", name: "f", args: ["{\"a\"", ":1}"] }],
       finish: "tool_calls",
