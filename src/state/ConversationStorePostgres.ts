@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import pg from "pg"
+import type { Pool } from "pg"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import { StateUnavailable } from "../GatewayError.js"
 import { ConversationStore, layerMemory, layerNone } from "./ConversationStore.js"
@@ -34,9 +34,11 @@ export const make = (options: PostgresOptions) =>
     const table = options.table ?? "switchyard_responses"
     if (!identifier.test(table)) return yield* Effect.dieMessage(`invalid state table name: ${table}`)
     const timeoutMs = options.timeoutMs ?? 5000
-    const pool = yield* Effect.acquireRelease(
+    // Loaded only when configured, so the CLI and memory-only gateways do not pay for the driver at start.
+    const pg = yield* Effect.promise(() => import("pg"))
+    const pool: Pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const created = new pg.Pool({
+        const created = new pg.default.Pool({
           connectionString: Redacted.value(options.connectionString),
           max: 10,
           connectionTimeoutMillis: timeoutMs,
