@@ -11,6 +11,10 @@ import type * as PinCache from "./pinning/PinCache.js"
 import * as PinCacheRedis from "./pinning/PinCacheRedis.js"
 import { Providers } from "./providers/Providers.js"
 import { ProxyHandler } from "./http/ProxyHandler.js"
+import { CountTokens } from "./http/CountTokens.js"
+import { ResponsesHandler } from "./http/ResponsesHandler.js"
+import type { ConversationStore } from "./state/ConversationStore.js"
+import * as ConversationStorePostgres from "./state/ConversationStorePostgres.js"
 import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
 import * as Upstream from "./providers/Upstream.js"
@@ -20,6 +24,9 @@ import type { WordVectorsLoadError } from "./routing/WordVectors.js"
 export type Services =
   | GatewayApp
   | ProxyHandler
+  | ResponsesHandler
+  | CountTokens
+  | ConversationStore
   | RouteDecider
   | Providers
   | Upstream.Upstream
@@ -44,11 +51,15 @@ export type StartError = WordVectorsLoadError | PinCache.PinCacheError
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
 export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartError, GatewayConfig> => {
   const base = Layer.mergeAll(Providers.Default, Upstream.layer())
-  const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCacheRedis.layerConfig).pipe(
-    Layer.provideMerge(base)
-  )
+  const services = Layer.mergeAll(
+    parts.router ?? Router.layerConfig,
+    parts.pins ?? PinCacheRedis.layerConfig,
+    ConversationStorePostgres.layerConfig
+  ).pipe(Layer.provideMerge(base))
   return GatewayApp.Default.pipe(
     Layer.provideMerge(ProxyHandler.Default),
+    Layer.provideMerge(ResponsesHandler.Default),
+    Layer.provideMerge(CountTokens.Default),
     Layer.provideMerge(RouteDecider.Default),
     Layer.provideMerge(services)
   )

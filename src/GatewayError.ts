@@ -149,6 +149,30 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthoriz
   }
 }
 
+/** `previous_response_id` names a response the gateway's state storage does not hold (409, Plano's message). */
+export class ConversationNotFound extends Schema.TaggedError<ConversationNotFound>()("ConversationNotFound", {
+  id: Schema.String
+}) {
+  override get message() {
+    return `Conversation state not found for previous_response_id: ${this.id}`
+  }
+  [HttpServerRespondable.symbol]() {
+    return respond(this)
+  }
+}
+
+/** The conversation state storage (`state_storage`) did not answer in time or failed (503). */
+export class StateUnavailable extends Schema.TaggedError<StateUnavailable>()("StateUnavailable", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Conversation state storage is unavailable: ${this.reason}`
+  }
+  [HttpServerRespondable.symbol]() {
+    return respond(this)
+  }
+}
+
 /** Every error a client of the gateway can see. */
 export type GatewayError =
   | InvalidRequest
@@ -160,6 +184,8 @@ export type GatewayError =
   | UpstreamTimeout
   | NotFound
   | Unauthorized
+  | ConversationNotFound
+  | StateUnavailable
 
 /** HTTP status, OpenAI error type and code of each error (an `InvalidRequest` carries its own code). */
 export const httpInfo: Readonly<
@@ -173,7 +199,9 @@ export const httpInfo: Readonly<
   UpstreamUnavailable: { status: 502, type: "server_error", code: "upstream_unavailable" },
   UpstreamTimeout: { status: 504, type: "server_error", code: "upstream_timeout" },
   NotFound: { status: 404, type: "invalid_request_error", code: "not_found" },
-  Unauthorized: { status: 401, type: "authentication_error", code: "invalid_admin_key" }
+  Unauthorized: { status: 401, type: "authentication_error", code: "invalid_admin_key" },
+  ConversationNotFound: { status: 409, type: "invalid_request_error", code: "conversation_not_found" },
+  StateUnavailable: { status: 503, type: "server_error", code: "state_unavailable" }
 }
 
 /** Renders any gateway error in the client's API shape. */

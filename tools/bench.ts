@@ -116,7 +116,19 @@ const bodies = {
   code: chatBody(codePrompt),
   small: JSON.stringify({ model: "openai/mock-model", messages: [{ role: "user", content: "hi" }] })
 }
-type Mode = "json" | "stream"
+/** `/v1/responses` bodies for the same prompt, served by a chat-completions provider (translated both ways). */
+const responsesBody = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    model: "mistral/mock-translated",
+    instructions: "You are a helpful assistant.",
+    input: seaPrompt,
+    temperature: 0.2,
+    max_output_tokens: 64,
+    store: false,
+    ...extra
+  })
+const responsesBodies = { "responses": responsesBody(), "responses-stream": responsesBody({ stream: true }) }
+type Mode = "json" | "stream" | "responses" | "responses-stream"
 
 const gatewayConfig = (upstream: string, options: {
   readonly preferences: boolean
@@ -135,6 +147,8 @@ const gatewayConfig = (upstream: string, options: {
     `    base_url: ${upstream}`,
     "    default: true",
     "  - model: openai/mock-coder",
+    `    base_url: ${upstream}`,
+    "  - model: mistral/mock-translated",
     `    base_url: ${upstream}`,
     ...(options.preferences
       ? [
@@ -445,6 +459,44 @@ const run = async () => {
       }
     }
 
+    if (parts.has(1)) {
+      // The same prompt over /v1/responses (translated to chat completions and back) on the plain gateway.
+      const t = byName("gateway")
+      for (const mode of ["responses", "responses-stream"] as const) {
+        for (const conc of settings.concurrencies) {
+          if (t === undefined || !healthy.has(t.name)) continue
+          const url = t.url.replace("/v1/chat/completions", "/v1/responses")
+          try {
+            checkAlive(t.server)
+            const body = responsesBodies[mode]
+            await runLoad({ url, body, connections: 8, amount: settings.startupWarm })
+            await runLoad({ url, body, connections: conc, durationS: settings.warmS })
+            const m = await measure(t, mock, { url, body, connections: conc, durationS: settings.durationS })
+            checkLoad(`part 1 ${t.name} ${mode} c=${conc}`, m.load)
+            overhead.push({
+              mode,
+              conc,
+              target: t.name,
+              requests: m.load.ok,
+              rps: round(m.load.rps),
+              p50Us: round(m.load.p50Us),
+              p99Us: round(m.load.p99Us),
+              addedP50Us: null,
+              addedP99Us: null,
+              cpuUsPerReq: round(m.cpuUsPerReq),
+              mockCpuUsPerReq: round(m.mockCpuUsPerReq),
+              peakRssKb: m.peakRssKb ?? null,
+              non2xx: m.load.non2xx,
+              errors: m.load.errors
+            })
+            log(`  ${mode} c=${conc} ${t.name}: ${round(m.load.rps, 0)} req/s cpu ${round(m.cpuUsPerReq, 0) ?? "–"} µs/req`)
+          } catch (e) {
+            fail(`part 1 ${t.name} ${mode} c=${conc}: ${errorText(e)}`)
+          }
+        }
+      }
+    }
+
     if (parts.has(2)) {
       log("part 2: streaming time to first token")
       let directSamples: Array<ProbeSample> | undefined
@@ -670,6 +722,15 @@ const cpuRatios = () => {
         const g = cpu(target)
         out[mode]![`${target}/baseline c=${conc}`] = g == null || b == null || b === 0 ? null : round(g / b, 2)
       }
+    }
+  }
+  for (const [mode, chat] of [["responses", "json"], ["responses-stream", "stream"]] as const) {
+    out[mode] = {}
+    for (const conc of settings.concurrencies) {
+      const cpu = (m: Mode) => overhead.find((r) => r.mode === m && r.conc === conc && r.target === "gateway")?.cpuUsPerReq
+      const r = cpu(mode)
+      const c = cpu(chat)
+      out[mode]![`gateway ${mode}/${chat} c=${conc}`] = r == null || c == null || c === 0 ? null : round(r / c, 2)
     }
   }
   return out

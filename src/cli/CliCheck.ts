@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import type { Parsed } from "./CliArgs.js"
 import { configPathOf, loadConfig, tooMany } from "./CliArgs.js"
 import { out, pad, table } from "./CliOutput.js"
+import { stateStorageSummary } from "../config/ConfigDescribe.js"
 import type { ProviderConfig, ResolvedConfig, RoutePreference } from "../config/GatewayConfig.js"
 import { catalog, keyOptional } from "../config/ProviderCatalog.js"
 import * as TextFeatures from "../routing/TextFeatures.js"
@@ -128,7 +129,8 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
       ? `router    embedded${router.threshold === undefined ? "" : ` (threshold ${router.threshold})`}`
       : `router    llm via ${router.model} (timeout ${formatMs(router.timeoutMs)})`,
     `sessions  idle ttl ${routing.sessionTtlSeconds} s, at most ${routing.sessionMaxEntries} pins${scope}; ` +
-      `pins API ${routing.adminKey === undefined ? "open" : "needs the admin key"}`
+      `pins API ${routing.adminKey === undefined ? "open" : "needs the admin key"}`,
+    `state     ${stateStorageSummary(config)}`
   )
   return lines
 }

@@ -12,6 +12,21 @@ const formatBytes = (bytes: number): string =>
     ? `${bytes / 1024} KiB`
     : `${bytes} B`
 
+/** `state_storage` in one phrase; a connection string shows only where the database is, never its credentials. */
+export const stateStorageSummary = (config: ResolvedConfig): string => {
+  const state = config.stateStorage
+  if (state === undefined) return "none (previous_response_id only on Responses-native providers)"
+  if (state.type === "memory") return "memory (/v1/responses conversation state, bounded LRU + TTL)"
+  let where = "?"
+  try {
+    const url = new URL(Redacted.value(state.connectionString))
+    where = `${url.hostname}${url.port === "" ? "" : `:${url.port}`}${url.pathname}`
+  } catch {
+    where = "(unparsable URL)"
+  }
+  return `postgres ${where} (/v1/responses conversation state, one row per response)`
+}
+
 /** Human-readable lines describing the effective listener, providers, routes and routing settings (no secrets). */
 export const describe = (config: ResolvedConfig): ReadonlyArray<string> => {
   const lines: Array<string> = []
@@ -60,6 +75,7 @@ export const describe = (config: ResolvedConfig): ReadonlyArray<string> => {
       `sweep every ${routing.sessionSweepIntervalSeconds} s${scope}; ` +
       `pins API ${routing.adminKey === undefined ? "open" : "requires the admin key"}`
   )
+  lines.push(`state_storage: ${stateStorageSummary(config)}`)
   if (config.ignoredKeys.length > 0) {
     lines.push(`ignored (Switchyard does not support these keys): ${config.ignoredKeys.join(", ")}`)
   }

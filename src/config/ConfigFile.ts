@@ -8,6 +8,7 @@ import { resolveListener } from "./ConfigListener.js"
 import { resolveProviders } from "./ConfigProviders.js"
 import { resolveRoutes } from "./ConfigRoutes.js"
 import { resolveRouting } from "./ConfigRouting.js"
+import { resolveStateStorage } from "./ConfigStateStorage.js"
 import { AliasesInput, hasOwn, isRecord, show } from "./ConfigSchema.js"
 import { ConfigIssue, decodeAt, formatPath, makeCollector, type Path } from "./ConfigIssue.js"
 import { GatewayConfig, type ProviderConfig, type ResolvedConfig } from "./GatewayConfig.js"
@@ -40,7 +41,8 @@ const usedTopLevelKeys: ReadonlyArray<string> = [
   "model_aliases",
   "routing_preferences",
   "routing",
-  "overrides"
+  "overrides",
+  "state_storage"
 ]
 
 /** Plano top-level keys that Switchyard accepts but does not implement. */
@@ -50,7 +52,6 @@ const ignoredTopLevelKeys: ReadonlyArray<string> = [
   "endpoints",
   "agents",
   "filters",
-  "state_storage",
   "model_metrics_sources",
   "prompt_caching",
   "prompt_guards",
@@ -270,6 +271,7 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
   )
 
   const routing = resolveRouting(tree, providers, complete, collector, warnings)
+  const stateStorage = resolveStateStorage(tree["state_storage"], collector)
 
   const routed = (p: Omit<ProviderConfig, "internal">): boolean =>
     routingPreferences.some((route) =>
@@ -292,6 +294,7 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
       aliases,
       routingPreferences,
       routing,
+      stateStorage,
       ignoredKeys: ignored.map(formatPath),
       warnings
     },

@@ -82,6 +82,11 @@ export interface ListenerConfig {
   readonly maxBodyBytes: number
 }
 
+/** `state_storage`: where `/v1/responses` conversation state lives for providers that do not keep it. */
+export type StateStorageSettings =
+  | { readonly type: "memory" }
+  | { readonly type: "postgres"; readonly connectionString: Redacted.Redacted<string> }
+
 /** The gateway's configuration after loading, migration and validation. */
 export interface ResolvedConfig {
   readonly version: string
@@ -92,6 +97,8 @@ export interface ResolvedConfig {
   /** Effective routing preferences in config order. */
   readonly routingPreferences: ReadonlyArray<RoutePreference>
   readonly routing: RoutingSettings
+  /** `state_storage`; undefined = none configured. */
+  readonly stateStorage?: StateStorageSettings | undefined
   /** Plano keys present in the file that Switchyard does not implement (dotted paths). */
   readonly ignoredKeys: ReadonlyArray<string>
   /** Non-fatal findings (deprecations, merges, ignored inline preferences, …). */

@@ -10,6 +10,9 @@ import * as AdminApi from "./AdminApi.js"
 import { renderError } from "../GatewayError.js"
 import { endpointOf, ProxyHandler } from "./ProxyHandler.js"
 import type { Endpoint } from "./ProxyHandler.js"
+import { CountTokens, countTokensPath, isCountTokens } from "./CountTokens.js"
+import { ResponsesHandler, responsesEndpointOf } from "./ResponsesHandler.js"
+import type { ResponsesEndpoint } from "./ResponsesHandler.js"
 
 const notFound = (method: string, url: string) =>
   HttpServerResponse.text(
@@ -21,6 +24,8 @@ const notFound = (method: string, url: string) =>
 export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/GatewayApp", {
   scoped: Effect.gen(function*() {
     const proxy = yield* ProxyHandler
+    const responses = yield* ResponsesHandler
+    const countTokens = yield* CountTokens
 
     // Mounted in a platform server, the proxy writes straight to the Node response; the platform then sees the
     // response ended and writes nothing more.
@@ -31,11 +36,25 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
         NodeHttpServerRequest.toServerResponse(request)
       ).pipe(Effect.as(HttpServerResponse.empty()))
 
+    const mountResponses = (endpoint: ResponsesEndpoint) => (request: HttpServerRequest.HttpServerRequest) =>
+      responses.program(
+        endpoint,
+        NodeHttpServerRequest.toIncomingMessage(request),
+        NodeHttpServerRequest.toServerResponse(request)
+      ).pipe(Effect.as(HttpServerResponse.empty()))
+
     const proxyRoutes = HttpLayerRouter.addAll([
       HttpLayerRouter.route("POST", "/v1/chat/completions", mount("chat")),
       HttpLayerRouter.route("POST", "/v1/messages", mount("messages")),
       HttpLayerRouter.route("POST", "/routing/v1/chat/completions", mount("route-chat")),
-      HttpLayerRouter.route("POST", "/routing/v1/messages", mount("route-messages"))
+      HttpLayerRouter.route("POST", "/routing/v1/messages", mount("route-messages")),
+      HttpLayerRouter.route("POST", "/v1/responses", mountResponses("responses")),
+      HttpLayerRouter.route("POST", "/routing/v1/responses", mountResponses("route-responses")),
+      HttpLayerRouter.route("POST", countTokensPath, (request: HttpServerRequest.HttpServerRequest) =>
+        countTokens.program(
+          NodeHttpServerRequest.toIncomingMessage(request),
+          NodeHttpServerRequest.toServerResponse(request)
+        ).pipe(Effect.as(HttpServerResponse.empty())))
     ])
 
     const routed = yield* HttpLayerRouter.toHttpEffect(Layer.mergeAll(AdminApi.layer, proxyRoutes))
@@ -53,7 +72,10 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
     /** Node request listener: the lean path for proxy and decision endpoints, the platform app for the rest. */
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       const endpoint = endpointOf(req.method, req.url)
-      if (endpoint !== undefined) proxy.handle(endpoint, req, res)
+      if (endpoint !== undefined) return proxy.handle(endpoint, req, res)
+      const responsesEndpoint = responsesEndpointOf(req.method, req.url)
+      if (responsesEndpoint !== undefined) responses.handle(responsesEndpoint, req, res)
+      else if (isCountTokens(req.method, req.url)) countTokens.handle(req, res)
       else platformListener(req, res)
     }
 

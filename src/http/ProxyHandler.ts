@@ -46,7 +46,7 @@ export const endpointOf = (method: string | undefined, url: string | undefined):
 const clientApiOf = (endpoint: Endpoint): ClientApi =>
   endpoint === "messages" || endpoint === "route-messages" ? "anthropic" : "openai"
 
-const traceIdOf = (req: IncomingMessage): string => {
+export const traceIdOf = (req: IncomingMessage): string => {
   const tp = req.headers.traceparent
   if (typeof tp === "string") {
     const parts = tp.split("-")
@@ -58,7 +58,7 @@ const traceIdOf = (req: IncomingMessage): string => {
 // Names can come from the client (an inline route, a requested model); Node throws on a header it cannot send.
 const headerSafe = (value: string) => /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value)
 
-const routingHeaders = (selection: Selection): Record<string, string> => {
+export const routingHeaders = (selection: Selection): Record<string, string> => {
   const headers: Record<string, string> = {
     "x-routing-model": headerSafe(selection.model),
     "x-routing-reason": selection.reason,

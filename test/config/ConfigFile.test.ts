@@ -249,7 +249,6 @@ describe("ConfigFile", () => {
         assert.deepStrictEqual(config.ignoredKeys, [
           "tracing",
           "prompt_targets",
-          "state_storage",
           "listeners[0].max_retries",
           "listeners[1]",
           "model_providers[0].http_host",

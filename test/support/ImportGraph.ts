@@ -11,6 +11,7 @@ export const layers: ReadonlyArray<{ readonly name: string; readonly members: Re
   { name: "composition", members: ["Gateway.ts"] },
   { name: "http", members: ["http/"] },
   { name: "routing", members: ["routing/"] },
+  { name: "state", members: ["state/"] },
   { name: "pinning", members: ["pinning/"] },
   { name: "providers", members: ["providers/"] },
   { name: "errors", members: ["GatewayError.ts"] },
