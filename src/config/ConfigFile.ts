@@ -4,6 +4,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as YAML from "yaml"
 import { collectVariables, lookupVariable, scrub, substitute } from "./ConfigEnv.js"
+import { resolveAuth, resolveRateLimits } from "./ConfigAuth.js"
 import { resolveListener } from "./ConfigListener.js"
 import { resolveProviders } from "./ConfigProviders.js"
 import { resolveRoutes } from "./ConfigRoutes.js"
@@ -40,7 +41,9 @@ const usedTopLevelKeys: ReadonlyArray<string> = [
   "model_aliases",
   "routing_preferences",
   "routing",
-  "overrides"
+  "overrides",
+  "auth",
+  "ratelimits"
 ]
 
 /** Plano top-level keys that Switchyard accepts but does not implement. */
@@ -55,7 +58,6 @@ const ignoredTopLevelKeys: ReadonlyArray<string> = [
   "prompt_caching",
   "prompt_guards",
   "system_prompt",
-  "ratelimits",
   "mode",
   "skills"
 ]
@@ -270,6 +272,8 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
   )
 
   const routing = resolveRouting(tree, providers, complete, collector, warnings)
+  const auth = resolveAuth(tree, collector)
+  const rateLimits = resolveRateLimits(tree, isDeclaredModel, complete, collector)
 
   const routed = (p: Omit<ProviderConfig, "internal">): boolean =>
     routingPreferences.some((route) =>
@@ -293,7 +297,9 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
       routingPreferences,
       routing,
       ignoredKeys: ignored.map(formatPath),
-      warnings
+      warnings,
+      ...(auth === undefined ? {} : { auth }),
+      ...(rateLimits === undefined ? {} : { rateLimits })
     },
     issues: [],
     secrets

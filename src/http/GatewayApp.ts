@@ -10,6 +10,8 @@ import * as AdminApi from "./AdminApi.js"
 import { renderError } from "../GatewayError.js"
 import { endpointOf, ProxyHandler } from "./ProxyHandler.js"
 import type { Endpoint } from "./ProxyHandler.js"
+import { EmbeddingsHandler, isEmbeddings } from "./EmbeddingsHandler.js"
+import * as Readiness from "./Readiness.js"
 
 const notFound = (method: string, url: string) =>
   HttpServerResponse.text(
@@ -21,6 +23,7 @@ const notFound = (method: string, url: string) =>
 export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/GatewayApp", {
   scoped: Effect.gen(function*() {
     const proxy = yield* ProxyHandler
+    const embeddings = yield* EmbeddingsHandler
 
     // Mounted in a platform server, the proxy writes straight to the Node response; the platform then sees the
     // response ended and writes nothing more.
@@ -35,10 +38,15 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
       HttpLayerRouter.route("POST", "/v1/chat/completions", mount("chat")),
       HttpLayerRouter.route("POST", "/v1/messages", mount("messages")),
       HttpLayerRouter.route("POST", "/routing/v1/chat/completions", mount("route-chat")),
-      HttpLayerRouter.route("POST", "/routing/v1/messages", mount("route-messages"))
+      HttpLayerRouter.route("POST", "/routing/v1/messages", mount("route-messages")),
+      HttpLayerRouter.route("POST", "/v1/embeddings", (request) =>
+        embeddings.program(
+          NodeHttpServerRequest.toIncomingMessage(request),
+          NodeHttpServerRequest.toServerResponse(request)
+        ).pipe(Effect.as(HttpServerResponse.empty())))
     ])
 
-    const routed = yield* HttpLayerRouter.toHttpEffect(Layer.mergeAll(AdminApi.layer, proxyRoutes))
+    const routed = yield* HttpLayerRouter.toHttpEffect(Layer.mergeAll(AdminApi.layer, Readiness.layer, proxyRoutes))
     const httpApp = routed.pipe(
       // Preflight is answered for any path, so it is the not-found fallback rather than a route of its own.
       Effect.catchTag("RouteNotFound", (e) =>
@@ -54,6 +62,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       const endpoint = endpointOf(req.method, req.url)
       if (endpoint !== undefined) proxy.handle(endpoint, req, res)
+      else if (isEmbeddings(req.method, req.url)) embeddings.handle(req, res)
       else platformListener(req, res)
     }
 
