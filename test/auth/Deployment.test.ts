@@ -82,6 +82,20 @@ describe("x-routing-mode", () => {
 })
 
 describe("binding and the admin API", () => {
+  it("the container's config (docker/config.yaml) loads, needs client keys and may listen on 0.0.0.0", async () => {
+    const yaml = await fs.readFile("docker/config.yaml", "utf8")
+    const config = await loadConfig(yaml, {
+      SWITCHYARD_CLIENT_KEY: "sk-container-0123456789",
+      SWITCHYARD_ADMIN_KEY: "admin-0123456789",
+      REDIS_URL: "redis://redis:6379"
+    })
+    assert.strictEqual(config.listener.address, "0.0.0.0")
+    assert.strictEqual(config.auth?.type, "keys")
+    assert.isDefined(config.routing.adminKey)
+    assert.isUndefined(bindRefusal(config, config.listener.address))
+    assert.strictEqual(config.rateLimits?.length, 1)
+  })
+
   it("defaults to 127.0.0.1; refuses another address without an auth block; auth: none allows it", async () => {
     const open = await loadConfig(base(mock.url))
     assert.strictEqual(open.listener.address, "127.0.0.1")
