@@ -32,9 +32,13 @@ export const ClientKeyInput = Schema.Struct({
 
 /** The mapping form of `auth` (the string form is `auth: none`). */
 export const AuthInput = Schema.Struct({
-  keys: Schema.Array(Schema.Unknown),
+  keys: opt(Schema.Array(Schema.Unknown)),
+  keys_file: opt(NonEmptyString),
   fail_open: opt(Schema.Boolean)
 })
+
+/** What `auth.keys_file` held: its parsed YAML, or why it could not be read. */
+export type KeysFile = { readonly entries: unknown } | { readonly error: string }
 
 /** One entry of Plano's `ratelimits` (Switchyard adds `limit.requests` and an optional selector). */
 export const RateLimitInput = Schema.Struct({
@@ -51,7 +55,11 @@ export const RateLimitInput = Schema.Struct({
 export const sha256 = (key: string): Uint8Array => createHash("sha256").update(key, "utf8").digest()
 
 /** The `auth` block; undefined when absent (the gateway stays on loopback and is open). */
-export const resolveAuth = (tree: Record<string, unknown>, collector: Collector): AuthSettings | undefined => {
+export const resolveAuth = (
+  tree: Record<string, unknown>,
+  collector: Collector,
+  keysFile?: KeysFile | undefined
+): AuthSettings | undefined => {
   if (!hasOwn(tree, "auth")) return undefined
   const raw = tree["auth"]
   if (raw === "none") return { type: "none", failOpen: true }
@@ -61,17 +69,36 @@ export const resolveAuth = (tree: Record<string, unknown>, collector: Collector)
   }
   const decoded = decodeAt(AuthInput, raw, ["auth"], collector)
   if (decoded === undefined) return undefined
-  if (decoded.keys.length === 0) {
-    collector.add(["auth", "keys"], "is empty; add a key, or write `auth: none` to run without client keys")
+  const fromFile: ReadonlyArray<unknown> = keysFile === undefined || "error" in keysFile
+    ? []
+    : Array.isArray(keysFile.entries)
+    ? keysFile.entries
+    : []
+  if (decoded.keys_file !== undefined) {
+    if (keysFile !== undefined && "error" in keysFile) {
+      collector.add(["auth", "keys_file"], `cannot read ${decoded.keys_file}: ${keysFile.error}`)
+    } else if (keysFile === undefined || !Array.isArray(keysFile.entries)) {
+      collector.add(["auth", "keys_file"], "expected a YAML list of {name, key_sha256, models?, routes?, expires_at?}")
+    }
+  }
+  if ((decoded.keys?.length ?? 0) + fromFile.length === 0 && !collector.issues.some((i) => i.path.startsWith("auth"))) {
+    collector.add(["auth", "keys"], "is empty; add a key (or keys_file), or write `auth: none` to run without client keys")
   }
   const keys: Array<ClientKeyConfig> = []
   const names = new Set<string>()
-  decoded.keys.forEach((item, i) => {
-    const at = ["auth", "keys", i] as const
+  const items = [
+    ...(decoded.keys ?? []).map((item, i) => ({ item, at: ["auth", "keys", i] as const, hashedOnly: false })),
+    ...fromFile.map((item, i) => ({ item, at: ["auth", "keys_file", i] as const, hashedOnly: true }))
+  ]
+  items.forEach(({ at, hashedOnly, item }) => {
     const entry = decodeAt(ClientKeyInput, item, at, collector)
     if (entry === undefined) return
     if (names.has(entry.name)) collector.add([...at, "name"], `duplicate key name "${entry.name}"`)
     names.add(entry.name)
+    if (hashedOnly && entry.key !== undefined) {
+      collector.add([...at, "key"], "a keys file holds only key_sha256 (hashes), never keys")
+      return
+    }
     if ((entry.key === undefined) === (entry.key_sha256 === undefined)) {
       collector.add(at, "needs exactly one of `key` (e.g. `key: $TEAM_KEY`) or `key_sha256`")
       return
