@@ -8,6 +8,7 @@ import { GatewayConfig } from "../config/GatewayConfig.js"
 import type { ClientKeyConfig, RateLimitRule, RateLimitUnit } from "../config/GatewayConfig.js"
 import { InvalidRequest, LimiterUnavailable, ModelNotAllowed, RateLimited } from "../GatewayError.js"
 import type { InvalidClientKey } from "../GatewayError.js"
+import * as SessionKey from "../pinning/SessionKey.js"
 import { Providers } from "../providers/Providers.js"
 import type { DecisionInput } from "../routing/RouteDecider.js"
 import { ClientKeys } from "./ClientKeys.js"
@@ -115,7 +116,11 @@ export class Access extends Effect.Service<Access>()("switchyard/Access", {
         const routes = (input.inlinePreferences ?? config.routingPreferences).filter((r) =>
           clientKey.routes!.includes(r.name)
         )
-        return Effect.succeed({ ...input, inlinePreferences: routes })
+        // Its own pins: a pin another key made for the same session id may name a model outside these routes.
+        const sessionKey = input.sessionKey === undefined
+          ? undefined
+          : SessionKey.scoped(`key:${clientKey.name}`, input.sessionKey)
+        return Effect.succeed({ ...input, inlinePreferences: routes, sessionKey })
       }
       return Effect.succeed(input)
     }

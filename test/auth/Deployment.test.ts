@@ -81,6 +81,35 @@ describe("x-routing-mode", () => {
   })
 })
 
+describe("keys limited to models or routes", () => {
+  it("a key with models is never routed elsewhere; a key with routes is routed only among them", async () => {
+    const gateway = await startGateway(base(
+      mock.url,
+      `auth:
+  keys:
+    - { name: pinned-model, key: sk-model-0123456789abcdef, models: [openai/gpt-4o-mini] }
+    - { name: no-routes, key: sk-routes-0123456789abcdef, routes: [] }
+    - { name: coder, key: sk-coder-0123456789abcdef, routes: [code_generation] }`
+    ))
+    try {
+      const body = {
+        model: "openai/gpt-4o-mini",
+        messages: [{ role: "user", content: "write a python function that merges two sorted lists" }]
+      }
+      const served = async (key: string) => {
+        const response = await post(gateway.url, body, { authorization: `Bearer ${key}` })
+        await response.text()
+        return response.headers.get("x-routing-model")
+      }
+      assert.strictEqual(await served("sk-model-0123456789abcdef"), "openai/gpt-4o-mini")
+      assert.strictEqual(await served("sk-routes-0123456789abcdef"), "openai/gpt-4o-mini")
+      assert.strictEqual(await served("sk-coder-0123456789abcdef"), "acme/coder")
+    } finally {
+      await gateway.close()
+    }
+  })
+})
+
 describe("binding and the admin API", () => {
   it("the container's config (docker/config.yaml) loads, needs client keys and may listen on 0.0.0.0", async () => {
     const yaml = await fs.readFile("docker/config.yaml", "utf8")
