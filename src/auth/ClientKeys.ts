@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { createHash, timingSafeEqual } from "node:crypto"
+import { hash, timingSafeEqual } from "node:crypto"
 import type { IncomingHttpHeaders } from "node:http"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import type { ClientKeyConfig } from "../config/GatewayConfig.js"
@@ -30,7 +30,7 @@ export class ClientKeys extends Effect.Service<ClientKeys>()("switchyard/ClientK
     const required = keys.length > 0
 
     const find = (presented: string): ClientKeyConfig | undefined => {
-      const digest = createHash("sha256").update(presented, "utf8").digest()
+      const digest = hash("sha256", presented, "buffer")
       let found: ClientKeyConfig | undefined
       for (const key of keys) {
         if (timingSafeEqual(digest, key.sha256) && found === undefined) found = key
