@@ -56,6 +56,18 @@ export class Access extends Effect.Service<Access>()("switchyard/Access", {
     const providers = yield* Providers
     const failOpen = config.auth?.failOpen ?? true
     const admitted = new WeakMap<IncomingMessage, Admitted>()
+    const clock = yield* Effect.clock
+    // While Redis is down every limited request fails over; one warning per 10 s is enough.
+    let lastWarning = Number.NEGATIVE_INFINITY
+    const warnStore = (reason: string) =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (now - lastWarning < 10_000) return Effect.void
+        lastWarning = now
+        return Effect.logWarning("rate limit store unavailable; failing open").pipe(
+          Effect.annotateLogs({ service: "Access", error: reason })
+        )
+      })
     const nameOf = (model: string | undefined) =>
       model === undefined ? providers.defaultTarget?.name : providers.resolve(model)?.name ?? model
 
@@ -151,12 +163,7 @@ export class Access extends Effect.Service<Access>()("switchyard/Access", {
         return limiter.take(bucket, cost).pipe(
           Effect.catchTag("RateLimiterError", (error) =>
             failOpen
-              ? Effect.as(
-                Effect.logWarning("rate limit store unavailable; failing open").pipe(
-                  Effect.annotateLogs({ service: "Access", error: error.reason })
-                ),
-                { allowed: true, retryAfterMs: 0 }
-              )
+              ? Effect.as(warnStore(error.reason), { allowed: true, retryAfterMs: 0 })
               : Effect.fail(new LimiterUnavailable())),
           Effect.flatMap((outcome) => {
             if (outcome.allowed) return Effect.void
