@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Ref from "effect/Ref"
 import { createHash } from "node:crypto"
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http"
 import { GatewayConfig } from "../config/GatewayConfig.js"
@@ -58,16 +59,18 @@ export class Access extends Effect.Service<Access>()("switchyard/Access", {
     const admitted = new WeakMap<IncomingMessage, Admitted>()
     const clock = yield* Effect.clock
     // While Redis is down every limited request fails over; one warning per 10 s is enough.
-    let lastWarning = Number.NEGATIVE_INFINITY
+    const lastWarning = yield* Ref.make(Number.NEGATIVE_INFINITY)
     const warnStore = (reason: string) =>
-      Effect.suspend(() => {
-        const now = clock.unsafeCurrentTimeMillis()
-        if (now - lastWarning < 10_000) return Effect.void
-        lastWarning = now
-        return Effect.logWarning("rate limit store unavailable; failing open").pipe(
-          Effect.annotateLogs({ service: "Access", error: reason })
-        )
-      })
+      Effect.flatMap(clock.currentTimeMillis, (now) =>
+        Effect.flatMap(
+          Ref.modify(lastWarning, (last) => now - last >= 10_000 ? [true, now] : [false, last]),
+          (due) =>
+            due
+              ? Effect.logWarning("rate limit store unavailable; failing open").pipe(
+                Effect.annotateLogs({ service: "Access", error: reason })
+              )
+              : Effect.void
+        ))
     const nameOf = (model: string | undefined) =>
       model === undefined ? providers.defaultTarget?.name : providers.resolve(model)?.name ?? model
 
