@@ -24,7 +24,11 @@ export interface Outcome {
 }
 
 /** The shared store could not be asked (Redis down or slow). */
-export class RateLimiterError extends Data.TaggedError("RateLimiterError")<{ readonly reason: string }> {}
+export class RateLimiterError extends Data.TaggedError("RateLimiterError")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
 
 /** Token buckets for `ratelimits`: in memory (one process) or in Redis (shared by every replica). */
 export class RateLimiter extends Context.Tag("switchyard/RateLimiter")<RateLimiter, {

@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Schema, TestClock } from "effect"
+import { Context, Effect, Exit, Layer, Schema, Scope, TestClock } from "effect"
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import * as net from "node:net"
 import * as RateLimiter from "../../src/auth/RateLimiter.js"
 
 const bucket = (capacity: number, windowMs = 60_000): RateLimiter.Bucket => ({
@@ -93,4 +96,53 @@ describe("RateLimiter", () => {
       assert.strictEqual(error._tag, "RateLimiterError")
       assert.isFalse(yield* limiter.ping)
     }))
+
+  it.scopedLive("redis: takes fail while Redis is down and work again once it is back", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          const probe = net.createServer()
+          probe.listen(0, "127.0.0.1", () => {
+            const free = (probe.address() as net.AddressInfo).port
+            probe.close(() => resolve(free))
+          })
+        })
+      )
+      const startRedis = Effect.acquireRelease(
+        Effect.promise(() =>
+          new Promise<ChildProcess>((resolve, reject) => {
+            const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            child.once("error", reject)
+            child.stdout!.on("data", (chunk: Buffer) => {
+              if (chunk.toString().includes("Ready to accept connections")) resolve(child)
+            })
+          })
+        ),
+        (child) =>
+          Effect.promise(() =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve()
+              child.once("exit", () => resolve())
+              child.kill("SIGKILL")
+            })
+          )
+      )
+      const first = yield* Scope.make()
+      yield* Scope.extend(startRedis, first)
+      const context = yield* Layer.build(RateLimiter.layerRedis({ url: `redis://127.0.0.1:${port}`, keyPrefix: prefix }))
+      const limiter = Context.get(context, RateLimiter.RateLimiter)
+      const b = bucket(5)
+      assert.isTrue((yield* limiter.take(b, 1)).allowed)
+      yield* Scope.close(first, Exit.void)
+      const down = yield* Effect.flip(limiter.take(b, 1))
+      assert.strictEqual(down._tag, "RateLimiterError")
+      yield* startRedis
+      let back = false
+      for (let i = 0; i < 100 && !back; i++) {
+        back = yield* limiter.take(b, 1).pipe(Effect.map((o) => o.allowed), Effect.orElseSucceed(() => false))
+        if (!back) yield* Effect.sleep("100 millis")
+      }
+      assert.isTrue(back)
+      assert.isTrue(yield* limiter.ping)
+    }), 30_000)
 })
