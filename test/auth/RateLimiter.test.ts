@@ -128,6 +128,8 @@ describe("RateLimiter", () => {
           )
       )
       const first = yield* Scope.make()
+      // Closed by the test on purpose; this also stops that Redis when the test fails before then.
+      yield* Effect.addFinalizer(() => Scope.close(first, Exit.void))
       yield* Scope.extend(startRedis, first)
       const context = yield* Layer.build(RateLimiter.layerRedis({ url: `redis://127.0.0.1:${port}`, keyPrefix: prefix }))
       const limiter = Context.get(context, RateLimiter.RateLimiter)
