@@ -78,7 +78,9 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
 export const layerApp = layerAppWith()
 
 /** The gateway on its own `node:http` server (the standalone program). */
-export const layerServer = (options: GatewayServer.ListenOptions & Parts & { readonly configPath?: string | undefined } = {}) => {
+export const layerServer = (
+  options: GatewayServer.ListenOptions & Parts & { readonly configPath?: string | undefined } = {}
+) => {
   const configWatch = options.configWatch ??
     (options.configPath === undefined
       ? undefined

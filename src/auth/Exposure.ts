@@ -17,7 +17,9 @@ export const bindRefusal = (config: ResolvedConfig, host: string): string | unde
 export const startupNotes = (config: ResolvedConfig, host: string): ReadonlyArray<string> => {
   const notes: Array<string> = []
   if (config.auth === undefined) {
-    notes.push(`no auth block: the gateway is open to every client on this machine (listening on loopback ${host} only)`)
+    notes.push(
+      `no auth block: the gateway is open to every client on this machine (listening on loopback ${host} only)`
+    )
   } else if (config.auth.type === "none") {
     notes.push(`auth: none — the gateway is open to every client that can reach ${host}`)
   } else {

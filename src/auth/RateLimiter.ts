@@ -202,7 +202,8 @@ export const makeRedis = (options: RedisOptions) =>
   })
 
 /** Buckets in Redis (`url`), shared by every gateway on it. */
-export const layerRedis = (options: RedisOptions): Layer.Layer<RateLimiter> => Layer.scoped(RateLimiter, makeRedis(options))
+export const layerRedis = (options: RedisOptions): Layer.Layer<RateLimiter> =>
+  Layer.scoped(RateLimiter, makeRedis(options))
 
 /** Redis when `routing.session_cache` is a Redis store (its health then also decides `/readyz`); otherwise memory. */
 export const layerConfig: Layer.Layer<RateLimiter, never, GatewayConfig> = Layer.unwrapEffect(

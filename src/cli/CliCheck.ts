@@ -18,10 +18,11 @@ const accessLines = (config: ResolvedConfig): Array<string> => {
       ? "auth      none (explicit): open to every client that reaches the listener"
       : `auth      ${auth.keys.length} client key(s): ${auth.keys.map((k) => k.name).join(", ")}` +
         `${auth.failOpen ? "" : "; Redis down = 503 (fail_open: false)"}`,
-    ...(limits.length === 0 ? ["limits    none"] : limits.map((l) =>
-      `limits    ${l.model}: ${l.limit} ${l.kind} per ${l.unit}` +
-      (l.selectorKey === undefined ? "" : ` per ${l.selectorKey}${l.selectorValue === "*" ? "" : ` = ${l.selectorValue}`}`)
-    ))
+    ...(limits.length === 0 ? ["limits    none"] : limits.map((l) => {
+      const value = l.selectorValue === "*" ? "" : ` = ${l.selectorValue}`
+      const selector = l.selectorKey === undefined ? "" : ` per ${l.selectorKey}${value}`
+      return `limits    ${l.model}: ${l.limit} ${l.kind} per ${l.unit}${selector}`
+    }))
   ]
 }
 

@@ -82,7 +82,10 @@ export const resolveAuth = (
     }
   }
   if ((decoded.keys?.length ?? 0) + fromFile.length === 0 && !collector.issues.some((i) => i.path.startsWith("auth"))) {
-    collector.add(["auth", "keys"], "is empty; add a key (or keys_file), or write `auth: none` to run without client keys")
+    collector.add(
+      ["auth", "keys"],
+      "is empty; add a key (or keys_file), or write `auth: none` to run without client keys"
+    )
   }
   const keys: Array<ClientKeyConfig> = []
   const names = new Set<string>()
@@ -111,7 +114,10 @@ export const resolveAuth = (
     if (entry.expires_at !== undefined) {
       expiresAt = typeof entry.expires_at === "number" ? entry.expires_at * 1000 : Date.parse(entry.expires_at)
       if (!Number.isFinite(expiresAt)) {
-        collector.add([...at, "expires_at"], `expected an ISO date like 2027-01-31T00:00:00Z, got ${show(entry.expires_at)}`)
+        collector.add(
+          [...at, "expires_at"],
+          `expected an ISO date like 2027-01-31T00:00:00Z, got ${show(entry.expires_at)}`
+        )
         return
       }
     }

@@ -20,7 +20,8 @@ import * as Either from "effect/Either"
 export const corsHeaders = {
   allow: "GET, POST, DELETE, OPTIONS",
   "access-control-allow-origin": "*",
-  "access-control-allow-headers": "Authorization, Content-Type, X-Routing-Session-Id, X-Model-Affinity, X-Api-Key, X-Routing-Mode",
+  "access-control-allow-headers":
+    "Authorization, Content-Type, X-Routing-Session-Id, X-Model-Affinity, X-Api-Key, X-Routing-Mode",
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS"
 }
 

@@ -113,7 +113,10 @@ export class EmbeddingsHandler extends Effect.Service<EmbeddingsHandler>()("swit
           ? renderGatewayError("openai", failure.value)
           : renderError("openai", 500, "server_error", "internal_error", "Internal gateway error")
         if (res.headersSent) res.destroy()
-        else writeJson(res, rendered.status, { ...(failure._tag === "Some" ? errorHeaders(failure.value) : {}) }, rendered.body)
+        else {
+          const headers = failure._tag === "Some" ? errorHeaders(failure.value) : undefined
+          writeJson(res, rendered.status, { ...headers }, rendered.body)
+        }
       })
 
     /** The whole exchange as an Effect (for the HttpApp mount); completes when the response ends. */

@@ -28,7 +28,11 @@ export const layer = HttpLayerRouter.use((router) =>
         const body = {
           status: ready ? "ready" : "unready",
           checks: {
-            config: config.ok ? (config.changed ? "loaded (file changed; restart to apply)" : "loaded") : "reload failed",
+            config: !config.ok
+              ? "reload failed"
+              : config.changed
+              ? "loaded (file changed; restart to apply)"
+              : "loaded",
             router: "ready",
             redis
           },

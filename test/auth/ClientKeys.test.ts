@@ -96,7 +96,7 @@ describe("client keys", () => {
     }
   })
 
-  it("answers 401 in each API's shape for no key, a wrong key and an expired key, without calling upstream", async () => {
+  it("answers 401 in each API's shape for no, wrong and expired keys, without calling upstream", async () => {
     const before = mock.requests.length
     for (const key of ["sk-wrong-0123456789abcdef", teamKey.slice(0, -1), expiredKey]) {
       const o = await failure(chat(key))
@@ -104,7 +104,10 @@ describe("client keys", () => {
       assert.strictEqual((o as InstanceType<typeof OpenAI.AuthenticationError>).code, "invalid_api_key")
       const a = await failure(messages(key))
       assert.instanceOf(a, Anthropic.AuthenticationError)
-      const body = (a as InstanceType<typeof Anthropic.AuthenticationError>).error as { type: string; error: { type: string } }
+      const body = (a as InstanceType<typeof Anthropic.AuthenticationError>).error as {
+        type: string
+        error: { type: string }
+      }
       assert.strictEqual(body.type, "error")
       assert.strictEqual(body.error.type, "authentication_error")
     }
@@ -144,7 +147,8 @@ describe("client keys", () => {
       ["DELETE", "/v1/routing/sessions/s1", undefined]
     ]
     for (const [method, path, payload] of paths) {
-      const denied = await fetch(`${gateway.url}${path}`, { method, headers: wrong, ...(payload ? { body: payload } : {}) })
+      const init = { method, headers: wrong, ...(payload ? { body: payload } : {}) }
+      const denied = await fetch(`${gateway.url}${path}`, init)
       assert.strictEqual(denied.status, 401, `${method} ${path}`)
       await denied.text()
     }

@@ -60,7 +60,8 @@ describe("auth config", () => {
       hasIssue(both, "auth.keys[0]", "exactly one of")
       hasIssue(yield* fail(doc({ auth: { keys: [] } })), "auth.keys", "auth: none")
       hasIssue(yield* fail(doc({ auth: "open" })), "auth", "expected `none`")
-      const dup = yield* fail(doc({ auth: { keys: [{ name: "a", key: "y".repeat(20) }, { name: "a", key: "z".repeat(20) }] } }))
+      const twice = [{ name: "a", key: "y".repeat(20) }, { name: "a", key: "z".repeat(20) }]
+      const dup = yield* fail(doc({ auth: { keys: twice } }))
       hasIssue(dup, "auth.keys[1].name", "duplicate")
       const passthrough = yield* fail({
         ...doc({ auth: { keys: [{ name: "a", key: "y".repeat(20) }] } }),
@@ -82,7 +83,8 @@ describe("auth config", () => {
         withEnv()
       )
       assert.strictEqual(loaded.auth?.type === "keys" ? loaded.auth.keys[0]!.name : "", "filed")
-      yield* Effect.promise(() => fs.writeFile(path.join(dir, "keys.yaml"), "- name: plain\n  key: sk-plain-0123456789abcdef\n"))
+      const plainKeys = "- name: plain\n  key: sk-plain-0123456789abcdef\n"
+      yield* Effect.promise(() => fs.writeFile(path.join(dir, "keys.yaml"), plainKeys))
       const plain = yield* Effect.flip(
         ConfigFile.load(path.join(dir, "config.yaml")).pipe(Effect.provide(NodeFileSystem.layer), withEnv())
       )
@@ -102,13 +104,24 @@ describe("ratelimits config", () => {
     Effect.gen(function*() {
       const config = yield* load(doc({
         ratelimits: [
-          { model: "openai/gpt-4o", selector: { key: "X-Team", value: "red" }, limit: { tokens: 1000, unit: "minute" } },
+          {
+            model: "openai/gpt-4o",
+            selector: { key: "X-Team", value: "red" },
+            limit: { tokens: 1000, unit: "minute" }
+          },
           { model: "*", selector: { key: "client_key", value: "*" }, limit: { requests: 10, unit: "hour" } },
           { model: "gpt-4o-mini", limit: { requests: 5, unit: "second" } }
         ]
       }))
       assert.deepStrictEqual(config.rateLimits, [
-        { model: "openai/gpt-4o", selectorKey: "x-team", selectorValue: "red", kind: "tokens", limit: 1000, unit: "minute" },
+        {
+          model: "openai/gpt-4o",
+          selectorKey: "x-team",
+          selectorValue: "red",
+          kind: "tokens",
+          limit: 1000,
+          unit: "minute"
+        },
         { model: "*", selectorKey: "client_key", selectorValue: "*", kind: "requests", limit: 10, unit: "hour" },
         { model: "gpt-4o-mini", selectorKey: undefined, selectorValue: "*", kind: "requests", limit: 5, unit: "second" }
       ])

@@ -111,7 +111,8 @@ describe("RateLimiter", () => {
       const startRedis = Effect.acquireRelease(
         Effect.promise(() =>
           new Promise<ChildProcess>((resolve, reject) => {
-            const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            const child = spawn("redis-server", args)
             child.once("error", reject)
             child.stdout!.on("data", (chunk: Buffer) => {
               if (chunk.toString().includes("Ready to accept connections")) resolve(child)
@@ -131,7 +132,9 @@ describe("RateLimiter", () => {
       // Closed by the test on purpose; this also stops that Redis when the test fails before then.
       yield* Effect.addFinalizer(() => Scope.close(first, Exit.void))
       yield* Scope.extend(startRedis, first)
-      const context = yield* Layer.build(RateLimiter.layerRedis({ url: `redis://127.0.0.1:${port}`, keyPrefix: prefix }))
+      const context = yield* Layer.build(
+        RateLimiter.layerRedis({ url: `redis://127.0.0.1:${port}`, keyPrefix: prefix })
+      )
       const limiter = Context.get(context, RateLimiter.RateLimiter)
       const b = bucket(5)
       assert.isTrue((yield* limiter.take(b, 1)).allowed)
