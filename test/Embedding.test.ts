@@ -120,7 +120,10 @@ describe("the embedding example", () => {
     const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/switchyard-embed-"))
     const file = `${dir}/config.yaml`
     await import("node:fs/promises").then((fs) => fs.writeFile(file, yaml(mock.url)))
-    const child = spawn("npx", ["tsx", "examples/embed.ts", file], { env: { ...process.env, PORT: "0" } })
+    // tsx itself, not through npx: npx does not pass SIGTERM on, and the example would outlive the test.
+    const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "examples/embed.ts", file], {
+      env: { ...process.env, PORT: "0" }
+    })
     try {
       const base = await new Promise<string>((resolve, reject) => {
         let out = ""
@@ -138,7 +141,12 @@ describe("the embedding example", () => {
       const pins = await (await fetch(`${base}/my/pins`)).json() as { size: number }
       assert.strictEqual(pins.size, 0)
     } finally {
+      const exited = new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve()
+        else child.once("exit", () => resolve())
+      })
       child.kill("SIGTERM")
+      await exited
     }
   }, 30_000)
 })
