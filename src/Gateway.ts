@@ -19,6 +19,12 @@ import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
 import * as Upstream from "./providers/Upstream.js"
 import type { WordVectorsLoadError } from "./routing/WordVectors.js"
+import { Access } from "./auth/Access.js"
+import { ClientKeys } from "./auth/ClientKeys.js"
+import * as RateLimiter from "./auth/RateLimiter.js"
+import * as ConfigWatch from "./config/ConfigWatch.js"
+import { GatewayConfig as GatewayConfigTag } from "./config/GatewayConfig.js"
+import { EmbeddingsHandler } from "./http/EmbeddingsHandler.js"
 
 /** Everything the gateway app is made of. */
 export type Services =
@@ -32,6 +38,11 @@ export type Services =
   | Upstream.Upstream
   | Router.Router
   | PinCache.PinCache
+  | EmbeddingsHandler
+  | Access
+  | ClientKeys
+  | RateLimiter.RateLimiter
+  | ConfigWatch.ConfigWatch
 
 /** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
 export type RouterLayer = Layer.Layer<Router.Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream.Upstream>
@@ -43,6 +54,10 @@ export type PinsLayer = Layer.Layer<PinCache.PinCache, PinCache.PinCacheError, G
 export interface Parts {
   readonly router?: RouterLayer | undefined
   readonly pins?: PinsLayer | undefined
+  /** Re-checks the config file for `/readyz` (default: nothing to watch). */
+  readonly configWatch?: Layer.Layer<ConfigWatch.ConfigWatch> | undefined
+  /** The rate-limit store (default: Redis when the session store is Redis, else memory). */
+  readonly rateLimiter?: Layer.Layer<RateLimiter.RateLimiter, never, GatewayConfig> | undefined
 }
 
 /** What can fail while the gateway starts. */
@@ -56,11 +71,17 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
     parts.pins ?? PinCacheRedis.layerConfig,
     ConversationStorePostgres.layerConfig
   ).pipe(Layer.provideMerge(base))
+  const access = Access.Default.pipe(
+    Layer.provideMerge(Layer.mergeAll(ClientKeys.Default, parts.rateLimiter ?? RateLimiter.layerConfig)),
+    Layer.provideMerge(parts.configWatch ?? ConfigWatch.layerStatic)
+  )
   return GatewayApp.Default.pipe(
+    Layer.provideMerge(EmbeddingsHandler.Default),
     Layer.provideMerge(ProxyHandler.Default),
     Layer.provideMerge(ResponsesHandler.Default),
     Layer.provideMerge(CountTokens.Default),
     Layer.provideMerge(RouteDecider.Default),
+    Layer.provideMerge(access),
     Layer.provideMerge(services)
   )
 }
@@ -69,8 +90,28 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
 export const layerApp = layerAppWith()
 
 /** The gateway on its own `node:http` server (the standalone program). */
-export const layerServer = (options: GatewayServer.ListenOptions & Parts = {}) =>
-  GatewayServer.layer(options).pipe(Layer.provideMerge(layerAppWith(options)), Layer.provide(LeveledLogger.layer))
+export const layerServer = (
+  options: GatewayServer.ListenOptions & Parts & { readonly configPath?: string | undefined } = {}
+) => {
+  const configWatch = options.configWatch ??
+    (options.configPath === undefined
+      ? undefined
+      : ConfigWatch.layerFile(options.configPath).pipe(Layer.provide(NodeFileSystem.layer)))
+  const server = GatewayServer.layer(options).pipe(
+    Layer.provideMerge(layerAppWith({ ...options, configWatch })),
+    Layer.provide(LeveledLogger.layer)
+  )
+  const host = options.host
+  // The address actually bound decides what the app guards (the pins API off loopback), so the config says it too.
+  return host === undefined ? server : server.pipe(
+    Layer.provide(
+      Layer.effect(
+        GatewayConfigTag,
+        Effect.map(GatewayConfigTag, (config) => ({ ...config, listener: { ...config.listener, address: host } }))
+      )
+    )
+  )
+}
 
 /**
  * The gateway served by an `@effect/platform` `HttpServer` the embedding app provides (e.g. `NodeHttpServer.layer`).

@@ -34,7 +34,8 @@ const respond = (error: GatewayError) =>
   Effect.succeed(
     HttpServerResponse.text(renderGatewayError("openai", error).body, {
       status: httpInfo[error._tag].status,
-      contentType: "application/json"
+      contentType: "application/json",
+      headers: errorHeaders(error) ?? {}
     })
   )
 
@@ -173,6 +174,63 @@ export class StateUnavailable extends Schema.TaggedError<StateUnavailable>()("St
   }
 }
 
+/** No client key, or one the gateway does not know (or that expired) (401). */
+export class InvalidClientKey extends Schema.TaggedError<InvalidClientKey>()("InvalidClientKey", {
+  reason: Schema.Literal("missing", "unknown", "expired")
+}) {
+  override get message() {
+    return this.reason === "missing"
+      ? "This gateway needs a client key: send Authorization: Bearer <key> or x-api-key: <key>"
+      : this.reason === "expired"
+      ? "The client key has expired"
+      : "Invalid client key"
+  }
+  [HttpServerRespondable.symbol]() {
+    return respond(this)
+  }
+}
+
+/** The client key may not use the requested model (403). */
+export class ModelNotAllowed extends Schema.TaggedError<ModelNotAllowed>()("ModelNotAllowed", {
+  keyName: Schema.String,
+  model: Schema.String
+}) {
+  override get message() {
+    return `The client key '${this.keyName}' may not use the model '${this.model}'`
+  }
+  [HttpServerRespondable.symbol]() {
+    return respond(this)
+  }
+}
+
+/** A `ratelimits` entry is exhausted (429, with `Retry-After`). */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  model: Schema.String,
+  limit: Schema.String,
+  retryAfterSeconds: Schema.Number
+}) {
+  override get message() {
+    return `Rate limit exceeded for model '${this.model}' (${this.limit}); retry after ${this.retryAfterSeconds} s`
+  }
+  [HttpServerRespondable.symbol]() {
+    return respond(this)
+  }
+}
+
+/** The shared rate-limit store is unreachable and `auth.fail_open` is false (503). */
+export class LimiterUnavailable extends Schema.TaggedError<LimiterUnavailable>()("LimiterUnavailable", {}) {
+  override get message() {
+    return "Rate limits cannot be checked (the Redis store is unreachable); try again shortly"
+  }
+  [HttpServerRespondable.symbol]() {
+    return respond(this)
+  }
+}
+
+/** Response headers an error carries besides its body (`Retry-After` on 429). */
+export const errorHeaders = (error: GatewayError): Record<string, string> | undefined =>
+  error._tag === "RateLimited" ? { "retry-after": String(error.retryAfterSeconds) } : undefined
+
 /** Every error a client of the gateway can see. */
 export type GatewayError =
   | InvalidRequest
@@ -186,6 +244,10 @@ export type GatewayError =
   | Unauthorized
   | ConversationNotFound
   | StateUnavailable
+  | InvalidClientKey
+  | ModelNotAllowed
+  | RateLimited
+  | LimiterUnavailable
 
 /** HTTP status, OpenAI error type and code of each error (an `InvalidRequest` carries its own code). */
 export const httpInfo: Readonly<
@@ -201,7 +263,11 @@ export const httpInfo: Readonly<
   NotFound: { status: 404, type: "invalid_request_error", code: "not_found" },
   Unauthorized: { status: 401, type: "authentication_error", code: "invalid_admin_key" },
   ConversationNotFound: { status: 409, type: "invalid_request_error", code: "conversation_not_found" },
-  StateUnavailable: { status: 503, type: "server_error", code: "state_unavailable" }
+  StateUnavailable: { status: 503, type: "server_error", code: "state_unavailable" },
+  InvalidClientKey: { status: 401, type: "authentication_error", code: "invalid_api_key" },
+  ModelNotAllowed: { status: 403, type: "permission_error", code: "model_not_allowed" },
+  RateLimited: { status: 429, type: "rate_limit_error", code: "rate_limit_exceeded" },
+  LimiterUnavailable: { status: 503, type: "server_error", code: "rate_limiter_unavailable" }
 }
 
 /** Renders any gateway error in the client's API shape. */

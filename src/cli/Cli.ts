@@ -100,7 +100,9 @@ const up = (parsed: Parsed) =>
     const config = yield* loadConfig(configPath)
     const Gateway = yield* loadGateway
     return yield* Layer.launch(
-      Gateway.layerServer({ port, host: parsed.flags.get("host") }).pipe(Layer.provide(GatewayConfig.layer(config)))
+      Gateway.layerServer({ port, host: parsed.flags.get("host"), configPath }).pipe(
+        Layer.provide(GatewayConfig.layer(config))
+      )
     ).pipe(Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })))
   })
 

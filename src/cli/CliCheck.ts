@@ -6,6 +6,36 @@ import { stateStorageSummary } from "../config/ConfigDescribe.js"
 import type { ProviderConfig, ResolvedConfig, RoutePreference } from "../config/GatewayConfig.js"
 import { catalog, keyOptional } from "../config/ProviderCatalog.js"
 import * as TextFeatures from "../routing/TextFeatures.js"
+import { bindRefusal, isLoopback } from "../auth/Exposure.js"
+
+/** The `auth` and `ratelimits` lines of the summary. */
+const accessLines = (config: ResolvedConfig): Array<string> => {
+  const auth = config.auth
+  const limits = config.rateLimits ?? []
+  return [
+    auth === undefined
+      ? "auth      none configured: open to clients on this machine; listening off loopback needs `auth`"
+      : auth.type === "none"
+      ? "auth      none (explicit): open to every client that reaches the listener"
+      : `auth      ${auth.keys.length} client key(s): ${auth.keys.map((k) => k.name).join(", ")}` +
+        `${auth.failOpen ? "" : "; Redis down = 503 (fail_open: false)"}`,
+    ...(limits.length === 0 ? ["limits    none"] : limits.map((l) => {
+      const value = l.selectorValue === "*" ? "" : ` = ${l.selectorValue}`
+      const selector = l.selectorKey === undefined ? "" : ` per ${l.selectorKey}${value}`
+      return `limits    ${l.model}: ${l.limit} ${l.kind} per ${l.unit}${selector}`
+    }))
+  ]
+}
+
+/** Warnings about who can reach the gateway. */
+const exposureWarnings = (config: ResolvedConfig): Array<string> => {
+  const refusal = bindRefusal(config, config.listener.address)
+  const warnings = refusal === undefined ? [] : [`switchyard up will fail: ${refusal}`]
+  if (!isLoopback(config.listener.address) && config.routing.adminKey === undefined) {
+    warnings.push("routing.admin_key is not set: the pins API will answer 401 on this non-loopback listener")
+  }
+  return warnings
+}
 
 const keyStatus = (p: ProviderConfig): string =>
   p.passthroughAuth
@@ -87,7 +117,7 @@ const configWarnings = (config: ResolvedConfig): Array<string> => {
   if (config.ignoredKeys.length > 0) {
     warnings.push(`ignored (Plano keys Switchyard does not implement): ${config.ignoredKeys.join(", ")}`)
   }
-  warnings.push(...config.warnings, ...routeWarnings(config.routingPreferences))
+  warnings.push(...config.warnings, ...routeWarnings(config.routingPreferences), ...exposureWarnings(config))
   return warnings
 }
 
@@ -130,7 +160,8 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
       : `router    llm via ${router.model} (timeout ${formatMs(router.timeoutMs)})`,
     `sessions  idle ttl ${routing.sessionTtlSeconds} s, at most ${routing.sessionMaxEntries} pins${scope}; ` +
       `pins API ${routing.adminKey === undefined ? "open" : "needs the admin key"}`,
-    `state     ${stateStorageSummary(config)}`
+    `state     ${stateStorageSummary(config)}`,
+    ...accessLines(config)
   )
   return lines
 }

@@ -4,6 +4,9 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as YAML from "yaml"
 import { collectVariables, lookupVariable, scrub, substitute } from "./ConfigEnv.js"
+import { type KeysFile, resolveAuth, resolveRateLimits } from "./ConfigAuth.js"
+import { readFile } from "node:fs/promises"
+import { dirname, resolve as resolvePath } from "node:path"
 import { resolveListener } from "./ConfigListener.js"
 import { resolveProviders } from "./ConfigProviders.js"
 import { resolveRoutes } from "./ConfigRoutes.js"
@@ -42,7 +45,9 @@ const usedTopLevelKeys: ReadonlyArray<string> = [
   "routing_preferences",
   "routing",
   "overrides",
-  "state_storage"
+  "state_storage",
+  "auth",
+  "ratelimits"
 ]
 
 /** Plano top-level keys that Switchyard accepts but does not implement. */
@@ -56,7 +61,6 @@ const ignoredTopLevelKeys: ReadonlyArray<string> = [
   "prompt_caching",
   "prompt_guards",
   "system_prompt",
-  "ratelimits",
   "mode",
   "skills"
 ]
@@ -156,7 +160,7 @@ interface Built {
   readonly secrets: ReadonlyArray<string>
 }
 
-const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Built => {
+const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>, keysFile?: KeysFile): Built => {
   const collector = makeCollector()
   const issue = collector.add
   const warnings: Array<string> = []
@@ -272,6 +276,17 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
 
   const routing = resolveRouting(tree, providers, complete, collector, warnings)
   const stateStorage = resolveStateStorage(tree["state_storage"], collector)
+  const auth = resolveAuth(tree, collector, keysFile)
+  if (auth?.type === "keys") {
+    for (const p of providers.filter((p) => p.passthroughAuth)) {
+      issue(
+        ["auth"],
+        `client keys cannot be combined with passthrough_auth (provider ${p.name}): the client's Authorization ` +
+          "carries its gateway key, which must not reach the provider; give the provider an access_key"
+      )
+    }
+  }
+  const rateLimits = resolveRateLimits(tree, isDeclaredModel, complete, collector)
 
   const routed = (p: Omit<ProviderConfig, "internal">): boolean =>
     routingPreferences.some((route) =>
@@ -296,18 +311,34 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
       routing,
       stateStorage,
       ignoredKeys: ignored.map(formatPath),
-      warnings
+      warnings,
+      ...(auth === undefined ? {} : { auth }),
+      ...(rateLimits === undefined ? {} : { rateLimits })
     },
     issues: [],
     secrets
   }
 }
 
+/** `auth.keys_file` (a path relative to the config file's folder), read and parsed; undefined when not set. */
+const readKeysFile = (raw: unknown, baseDir: string | undefined): Effect.Effect<KeysFile | undefined> => {
+  const auth = isRecord(raw) ? raw["auth"] : undefined
+  const file = isRecord(auth) ? auth["keys_file"] : undefined
+  if (typeof file !== "string" || file === "") return Effect.succeed(undefined)
+  return Effect.tryPromise(async (): Promise<KeysFile> => ({
+    entries: YAML.parse(await readFile(resolvePath(baseDir ?? ".", file), "utf8")) as unknown
+  })).pipe(
+    Effect.catchAll((error) =>
+      Effect.succeed<KeysFile>({ error: error.cause instanceof Error ? error.cause.message : String(error.cause) })
+    )
+  )
+}
+
 /** Resolves an already-parsed config document (environment variables are read through Effect's `Config`). */
-export const parseObject = Effect.fn("ConfigFile.parseObject")(function*(raw: unknown) {
+export const parseObject = Effect.fn("ConfigFile.parseObject")(function*(raw: unknown, baseDir?: string) {
   const names = isRecord(raw) ? collectVariables(raw, skipSet(raw, scanIgnored(raw))) : []
   const env = new Map(yield* Effect.forEach(names, lookupVariable))
-  const built = build(raw, env)
+  const built = build(raw, env, yield* readKeysFile(raw, baseDir))
   if (built.config === undefined) {
     return yield* new ConfigError({
       issues: built.issues.map((i) => ({ path: i.path, message: scrub(i.message, built.secrets) }))
@@ -331,7 +362,7 @@ export const parseText = Effect.fn("ConfigFile.parseText")(function*(text: strin
       })
     })
   }
-  return yield* parseObject(doc.toJS())
+  return yield* parseObject(doc.toJS(), fileName === undefined ? undefined : dirname(fileName))
 })
 
 /** Reads and resolves a config file. */

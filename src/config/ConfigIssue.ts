@@ -52,7 +52,8 @@ export const makeCollector = (): Collector => {
 /** True for paths whose values are secrets and must never appear in a message. */
 export const isSecretPath = (path: Path): boolean => {
   const last = path[path.length - 1]
-  return last === "access_key" || last === "admin_key" || path.includes("headers")
+  return last === "access_key" || last === "admin_key" || path.includes("headers") ||
+    (path[0] === "auth" && last === "key")
 }
 
 /** The message for a key the schema does not know. */

@@ -4,7 +4,7 @@ import { type Path } from "./ConfigIssue.js"
 
 /** Values used when the file leaves a setting out. */
 export const defaults = {
-  address: "0.0.0.0",
+  address: "127.0.0.1",
   port: 12000,
   timeoutMs: 300_000,
   maxBodyBytes: 10 * 1024 * 1024,

@@ -87,6 +87,47 @@ export type StateStorageSettings =
   | { readonly type: "memory" }
   | { readonly type: "postgres"; readonly connectionString: Redacted.Redacted<string> }
 
+/** One client key of `auth.keys`: only the SHA-256 of the key is kept. */
+export interface ClientKeyConfig {
+  readonly name: string
+  /** SHA-256 digest of the key (32 bytes). */
+  readonly sha256: Uint8Array
+  /** Models this key may name (provider names or `provider/id`); undefined = any. */
+  readonly models: ReadonlyArray<string> | undefined
+  /** Routes this key may be routed to; undefined = any. */
+  readonly routes: ReadonlyArray<string> | undefined
+  /** Epoch milliseconds after which the key is refused; undefined = never. */
+  readonly expiresAt: number | undefined
+}
+
+/** The `auth` block: `none` (explicitly open) or client keys. */
+export type AuthSettings =
+  | { readonly type: "none"; readonly failOpen: boolean }
+  | {
+    readonly type: "keys"
+    readonly keys: ReadonlyArray<ClientKeyConfig>
+    /** With a Redis store: true = limits are skipped while Redis is down; false = 503 and `/readyz` unready. */
+    readonly failOpen: boolean
+  }
+
+export type RateLimitUnit = "second" | "minute" | "hour" | "day"
+
+/** One entry of Plano's `ratelimits`, resolved. */
+export interface RateLimitRule {
+  /** The model the limit applies to as written (a provider name, `provider/id`, or `*` for every model). */
+  readonly model: string
+  /**
+   * Header (lower case) whose value selects the bucket, or `client_key` for the authenticated key's name; undefined =
+   * one bucket for everyone.
+   */
+  readonly selectorKey: string | undefined
+  /** The selector value the limit applies to; `*` = one bucket per distinct value. */
+  readonly selectorValue: string
+  readonly kind: "tokens" | "requests"
+  readonly limit: number
+  readonly unit: RateLimitUnit
+}
+
 /** The gateway's configuration after loading, migration and validation. */
 export interface ResolvedConfig {
   readonly version: string
@@ -103,6 +144,10 @@ export interface ResolvedConfig {
   readonly ignoredKeys: ReadonlyArray<string>
   /** Non-fatal findings (deprecations, merges, ignored inline preferences, …). */
   readonly warnings: ReadonlyArray<string>
+  /** The `auth` block; absent = no block (loopback only, open). */
+  readonly auth?: AuthSettings | undefined
+  /** Plano's `ratelimits`; absent = none. */
+  readonly rateLimits?: ReadonlyArray<RateLimitRule> | undefined
 }
 
 /** The loaded configuration. Swap it with `layer(resolved)` in tests or embedding apps. */

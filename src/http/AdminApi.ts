@@ -12,12 +12,16 @@ import { PinCache } from "../pinning/PinCache.js"
 import type { Pin } from "../pinning/PinCache.js"
 import { Providers } from "../providers/Providers.js"
 import * as SessionKey from "../pinning/SessionKey.js"
+import { ClientKeys } from "../auth/ClientKeys.js"
+import { isLoopback } from "../auth/Exposure.js"
+import * as Either from "effect/Either"
 
 /** Headers of the CORS preflight answer (Plano §2.4, plus the session headers). */
 export const corsHeaders = {
   allow: "GET, POST, DELETE, OPTIONS",
   "access-control-allow-origin": "*",
-  "access-control-allow-headers": "Authorization, Content-Type, X-Routing-Session-Id, X-Model-Affinity",
+  "access-control-allow-headers":
+    "Authorization, Content-Type, X-Routing-Session-Id, X-Model-Affinity, X-Api-Key, X-Routing-Mode",
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS"
 }
 
@@ -47,12 +51,18 @@ const sameSecret = (given: string, expected: string): boolean => {
 export const layerInfo = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
     const providers = yield* Providers
+    const keys = yield* ClientKeys
     const models = JSON.stringify({ object: "list", data: providers.models })
     yield* router.add("GET", "/healthz", HttpServerResponse.unsafeJson({ status: "ok" }))
     yield* router.add(
       "GET",
       "/v1/models",
-      HttpServerResponse.text(models, { contentType: "application/json" })
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const key = keys.authenticate(request.headers)
+        if (Either.isLeft(key)) return yield* key.left
+        return HttpServerResponse.text(models, { contentType: "application/json" })
+      })
     )
   })
 )
@@ -62,12 +72,19 @@ export const layerPins = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
     const config = yield* GatewayConfig
     const pins = yield* PinCache
+    const keys = yield* ClientKeys
     const adminKey = config.routing.adminKey
+    const loopbackOnly = isLoopback(config.listener.address)
     const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
 
     const authorize = Effect.gen(function*() {
-      if (adminKey === undefined) return
       const request = yield* HttpServerRequest.HttpServerRequest
+      if (adminKey === undefined) {
+        // Off loopback the pins API needs admin_key; on loopback with client keys, any valid client key will do.
+        if (!loopbackOnly) return yield* new Unauthorized()
+        if (Either.isLeft(keys.authenticate(request.headers))) return yield* new Unauthorized()
+        return
+      }
       const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")
       if (match === null || !sameSecret(match[1]!, Redacted.value(adminKey))) return yield* new Unauthorized()
     })

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Runtime from "effect/Runtime"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { Access } from "../auth/Access.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import { InvalidRequest, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "../GatewayError.js"
 import type { GatewayError } from "../GatewayError.js"
@@ -53,6 +54,7 @@ export class CountTokens extends Effect.Service<CountTokens>()("switchyard/Count
     const config = yield* GatewayConfig
     const providers = yield* Providers
     const upstream = yield* Upstream
+    const access = yield* Access
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const { maxBodyBytes, timeoutMs } = config.listener
 
@@ -118,7 +120,7 @@ export class CountTokens extends Effect.Service<CountTokens>()("switchyard/Count
         res.once("close", () => {
           if (!res.writableFinished) abort.abort()
         })
-        return RequestBody.read(req, maxBodyBytes).pipe(
+        return Effect.flatMap(access.authenticate(req.headers), () => RequestBody.read(req, maxBodyBytes)).pipe(
           Effect.flatMap((raw) => count(req, res, raw, abort, wait)),
           Effect.catchAllCause(failed(res))
         )

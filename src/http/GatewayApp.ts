@@ -13,6 +13,8 @@ import type { Endpoint } from "./ProxyHandler.js"
 import { CountTokens, countTokensPath, isCountTokens } from "./CountTokens.js"
 import { ResponsesHandler, responsesEndpointOf } from "./ResponsesHandler.js"
 import type { ResponsesEndpoint } from "./ResponsesHandler.js"
+import { EmbeddingsHandler, isEmbeddings } from "./EmbeddingsHandler.js"
+import * as Readiness from "./Readiness.js"
 
 const notFound = (method: string, url: string) =>
   HttpServerResponse.text(
@@ -26,6 +28,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
     const proxy = yield* ProxyHandler
     const responses = yield* ResponsesHandler
     const countTokens = yield* CountTokens
+    const embeddings = yield* EmbeddingsHandler
 
     // Mounted in a platform server, the proxy writes straight to the Node response; the platform then sees the
     // response ended and writes nothing more.
@@ -48,6 +51,11 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
       HttpLayerRouter.route("POST", "/v1/messages", mount("messages")),
       HttpLayerRouter.route("POST", "/routing/v1/chat/completions", mount("route-chat")),
       HttpLayerRouter.route("POST", "/routing/v1/messages", mount("route-messages")),
+      HttpLayerRouter.route("POST", "/v1/embeddings", (request) =>
+        embeddings.program(
+          NodeHttpServerRequest.toIncomingMessage(request),
+          NodeHttpServerRequest.toServerResponse(request)
+        ).pipe(Effect.as(HttpServerResponse.empty()))),
       HttpLayerRouter.route("POST", "/v1/responses", mountResponses("responses")),
       HttpLayerRouter.route("POST", "/routing/v1/responses", mountResponses("route-responses")),
       HttpLayerRouter.route("POST", countTokensPath, (request: HttpServerRequest.HttpServerRequest) =>
@@ -57,7 +65,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
         ).pipe(Effect.as(HttpServerResponse.empty())))
     ])
 
-    const routed = yield* HttpLayerRouter.toHttpEffect(Layer.mergeAll(AdminApi.layer, proxyRoutes))
+    const routed = yield* HttpLayerRouter.toHttpEffect(Layer.mergeAll(AdminApi.layer, Readiness.layer, proxyRoutes))
     const httpApp = routed.pipe(
       // Preflight is answered for any path, so it is the not-found fallback rather than a route of its own.
       Effect.catchTag("RouteNotFound", (e) =>
@@ -76,6 +84,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
       const responsesEndpoint = responsesEndpointOf(req.method, req.url)
       if (responsesEndpoint !== undefined) responses.handle(responsesEndpoint, req, res)
       else if (isCountTokens(req.method, req.url)) countTokens.handle(req, res)
+      else if (isEmbeddings(req.method, req.url)) embeddings.handle(req, res)
       else platformListener(req, res)
     }
 

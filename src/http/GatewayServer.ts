@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net"
 import { answerClientError } from "./ClientError.js"
 import { GatewayApp } from "./GatewayApp.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
+import { bindRefusal, startupNotes } from "../auth/Exposure.js"
 
 /** The gateway's own `node:http` server, bound while its layer is alive. */
 export class GatewayServer extends Context.Tag("switchyard/GatewayServer")<GatewayServer, {
@@ -36,6 +37,8 @@ export const layer = (options: ListenOptions = {}): Layer.Layer<GatewayServer, E
       const host = options.host ?? config.listener.address
       const port = options.port ?? config.listener.port
       const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
+      const refusal = bindRefusal(config, host)
+      if (refusal !== undefined) return yield* Effect.fail(new Error(refusal))
       const server = yield* Effect.acquireRelease(
         Effect.async<ReturnType<typeof createServer>, Error>((resume) => {
           const server = createServer(app.listener)
@@ -73,6 +76,7 @@ export const layer = (options: ListenOptions = {}): Layer.Layer<GatewayServer, E
         yield* Effect.logWarning(`ignoring Plano keys Switchyard does not implement: ${config.ignoredKeys.join(", ")}`)
       }
       for (const warning of config.warnings) yield* Effect.logWarning(warning)
+      for (const note of startupNotes(config, address.address)) yield* Effect.logWarning(note)
       yield* Effect.logInfo(`listening on ${url}`)
       return { host: address.address, port: address.port, url }
     }).pipe(Effect.annotateLogs({ service: "GatewayServer" }))

@@ -25,6 +25,8 @@ import type { DecisionInput, Selection } from "../routing/RouteDecider.js"
 import * as SessionKey from "../pinning/SessionKey.js"
 import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
+import { Access } from "../auth/Access.js"
+import { errorHeaders } from "../GatewayError.js"
 
 /** The endpoints served on the lean path. */
 export type Endpoint = "chat" | "messages" | "route-chat" | "route-messages"
@@ -88,6 +90,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const providers = yield* Providers
     const decider = yield* RouteDecider
     const upstream = yield* Upstream
+    const access = yield* Access
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
     const { maxBodyBytes, timeoutMs } = config.listener
@@ -202,6 +205,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         exchange.decided = extraHeaders
         const target = selection.target
         if (target === undefined) return yield* new NoSuchModel({ model: selection.model })
+        yield* access.limit(req, target.name)
         const endpointInfo = providers.endpoint(target, req.headers)
         if (Either.isLeft(endpointInfo)) return yield* endpointInfo.left
         const { headers, origin, path, wire } = endpointInfo.right
@@ -254,7 +258,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         if (failure._tag === "Some") {
           const rendered = renderGatewayError(api, failure.value)
           if (rendered.status >= 500) yield* Effect.logWarning(failure.value.message)
-          return sendJson(res, rendered.status, rendered.body, exchange.decided)
+          return sendJson(res, rendered.status, rendered.body, { ...exchange.decided, ...errorHeaders(failure.value) })
         }
         yield* Effect.logError("unexpected failure in the proxy", cause)
         const rendered = renderError(api, 500, "server_error", "internal_error", "Internal gateway error")
@@ -278,13 +282,14 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
       exchange: Exchange,
       awaitResponse: boolean
     ): Effect.Effect<void> => {
-      const prepared = prepare(endpoint, req, raw)
       const api = clientApiOf(endpoint)
-      const run = Either.isLeft(prepared)
-        ? Effect.fail(prepared.left)
-        : endpoint === "chat" || endpoint === "messages"
-        ? proxy(req, res, prepared.right, exchange, awaitResponse)
-        : decision(req, res, prepared.right)
+      const run = access.admit(req, raw.length, () => prepare(endpoint, req, raw)).pipe(
+        Effect.flatMap((prepared) =>
+          endpoint === "chat" || endpoint === "messages"
+            ? proxy(req, res, prepared, exchange, awaitResponse)
+            : decision(req, res, prepared)
+        )
+      )
       return run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
     }
 

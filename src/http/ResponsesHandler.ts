@@ -15,7 +15,9 @@ import {
   UpstreamTimeout,
   UpstreamUnavailable
 } from "../GatewayError.js"
+import { Access } from "../auth/Access.js"
 import type { GatewayError } from "../GatewayError.js"
+import { errorHeaders } from "../GatewayError.js"
 import { isRecord, stringOr } from "../JsonValue.js"
 import * as SessionKey from "../pinning/SessionKey.js"
 import type { ModelTarget } from "../providers/Providers.js"
@@ -93,6 +95,7 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
     const config = yield* GatewayConfig
     const providers = yield* Providers
     const decider = yield* RouteDecider
+    const access = yield* Access
     const upstream = yield* Upstream
     const store = yield* ConversationStore
     const runtime = yield* Effect.runtime<never>()
@@ -175,6 +178,7 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
         exchange.decided = extraHeaders
         const target = selection.target
         if (target === undefined) return yield* new NoSuchModel({ model: selection.model })
+        yield* access.limit(req, target.name)
         const endpointInfo = providers.endpoint(target, req.headers)
         if (Either.isLeft(endpointInfo)) return yield* endpointInfo.left
         const { headers, origin, wire } = endpointInfo.right
@@ -246,7 +250,7 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
         if (failure._tag === "Some") {
           const rendered = renderGatewayError("openai", failure.value)
           if (rendered.status >= 500) yield* Effect.logWarning(failure.value.message)
-          return writeJson(res, rendered.status, { ...exchange.decided }, rendered.body)
+          return writeJson(res, rendered.status, { ...exchange.decided, ...errorHeaders(failure.value) }, rendered.body)
         }
         yield* Effect.logError("unexpected failure in the responses proxy", cause)
         const rendered = renderError("openai", 500, "server_error", "internal_error", "Internal gateway error")
@@ -262,6 +266,15 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
       return exchange
     }
 
+    // The key is checked before the body is looked at (and before any state lookup), as on the other endpoints.
+    const admitted = (req: IncomingMessage, raw: Buffer) =>
+      Effect.flatMap(access.authenticate(req.headers), () =>
+        Effect.flatMap(prepare(req, raw), (prepared) =>
+          Effect.map(
+            access.admit(req, raw.length, () => Either.right(prepared.input)),
+            (input) => ({ ...prepared, input })
+          )))
+
     const work = (
       endpoint: ResponsesEndpoint,
       req: IncomingMessage,
@@ -270,7 +283,7 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
       exchange: Exchange,
       wait: boolean
     ): Effect.Effect<void> =>
-      prepare(req, raw).pipe(
+      admitted(req, raw).pipe(
         Effect.flatMap((prepared) =>
           endpoint === "responses" ? proxy(req, res, prepared, exchange, wait) : decision(req, res, prepared)
         ),

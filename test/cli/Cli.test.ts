@@ -52,6 +52,9 @@ const newestMtime = (dir: string): number =>
 const yamlFiles = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     if (entry.name === "node_modules" || entry.name === "dist" || entry.name.startsWith(".")) return []
+    // Not gateway configs without their environment: compose's own file, and the container's config (which needs the
+    // variables compose sets; test/auth/Deployment.test.ts loads it with them).
+    if (entry.name === "docker-compose.yaml" || (dir === root && entry.name === "docker")) return []
     const path = join(dir, entry.name)
     if (entry.isDirectory()) return yamlFiles(path)
     return /\.ya?ml$/.test(entry.name) ? [relative(root, path)] : []

@@ -181,7 +181,7 @@ describe("ConfigFile", () => {
       Effect.gen(function*() {
         const config = yield* fromObject(doc())
         assert.deepStrictEqual(config.listener, {
-          address: "0.0.0.0",
+          address: "127.0.0.1",
           port: 12000,
           timeoutMs: 300_000,
           maxBodyBytes: 10 * 1024 * 1024
@@ -806,7 +806,7 @@ describe("ConfigFile", () => {
       Effect.gen(function*() {
         const config = yield* fromText(demoYaml, { OPENAI_API_KEY: "sk-visible-nowhere" })
         const lines = ConfigFile.describe(config)
-        assert.include(lines[0]!, "0.0.0.0:12000")
+        assert.include(lines[0]!, "127.0.0.1:12000")
         assert.isTrue(lines.some((l) => l.startsWith("provider openai/gpt-4o-mini") && l.includes("[default]")))
         assert.isTrue(lines.some((l) => l.includes("$ANTHROPIC_API_KEY is not set")))
         assert.isTrue(lines.some((l) => l === "route code_generation → anthropic/claude-sonnet-4-20250514"))

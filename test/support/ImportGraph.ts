@@ -10,6 +10,7 @@ export const layers: ReadonlyArray<{ readonly name: string; readonly members: Re
   { name: "cli", members: ["cli/"] },
   { name: "composition", members: ["Gateway.ts"] },
   { name: "http", members: ["http/"] },
+  { name: "auth", members: ["auth/"] },
   { name: "routing", members: ["routing/"] },
   { name: "state", members: ["state/"] },
   { name: "pinning", members: ["pinning/"] },
