@@ -6,10 +6,14 @@ import * as ConfigFile from "./config/ConfigFile.js"
 import { GatewayApp } from "./http/GatewayApp.js"
 import type { GatewayConfig } from "./config/GatewayConfig.js"
 import * as GatewayServer from "./http/GatewayServer.js"
+import { MetricsScrape } from "./http/MetricsScrape.js"
+import * as MetricsServer from "./http/MetricsServer.js"
 import type * as PinCache from "./pinning/PinCache.js"
 import * as PinCacheRedis from "./pinning/PinCacheRedis.js"
 import { Providers } from "./providers/Providers.js"
 import { ProxyHandler } from "./http/ProxyHandler.js"
+import * as RequestObserver from "./observability/RequestObserver.js"
+import * as Tracing from "./observability/Tracing.js"
 import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
 import * as Upstream from "./providers/Upstream.js"
@@ -24,6 +28,9 @@ export type Services =
   | Upstream.Upstream
   | Router.Router
   | PinCache.PinCache
+  | RequestObserver.RequestObserver
+  | Tracing.Tracing
+  | MetricsScrape
 
 /** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
 export type RouterLayer = Layer.Layer<Router.Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream.Upstream>
@@ -42,11 +49,12 @@ export type StartError = WordVectorsLoadError | PinCache.PinCacheError
 
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
 export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartError, GatewayConfig> => {
-  const base = Layer.mergeAll(Providers.Default, Upstream.layer())
+  const base = Layer.mergeAll(Providers.Default, Upstream.layer(), RequestObserver.layerConfig, Tracing.layerConfig)
   const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCacheRedis.layerConfig).pipe(
     Layer.provideMerge(base)
   )
   return GatewayApp.Default.pipe(
+    Layer.provideMerge(MetricsScrape.Default),
     Layer.provideMerge(ProxyHandler.Default),
     Layer.provideMerge(RouteDecider.Default),
     Layer.provideMerge(services)
@@ -58,7 +66,7 @@ export const layerApp = layerAppWith()
 
 /** The gateway on its own `node:http` server (the standalone program). */
 export const layerServer = (options: GatewayServer.ListenOptions & Parts = {}) =>
-  GatewayServer.layer(options).pipe(Layer.provideMerge(layerAppWith(options)))
+  Layer.merge(GatewayServer.layer(options), MetricsServer.layer).pipe(Layer.provideMerge(layerAppWith(options)))
 
 /**
  * The gateway served by an `@effect/platform` `HttpServer` the embedding app provides (e.g. `NodeHttpServer.layer`).

@@ -5,6 +5,7 @@ import * as Schema from "effect/Schema"
 import * as YAML from "yaml"
 import { collectVariables, lookupVariable, scrub, substitute } from "./ConfigEnv.js"
 import { resolveListener } from "./ConfigListener.js"
+import { resolveObservability, usedTracingKeys } from "./ConfigObservability.js"
 import { resolveProviders } from "./ConfigProviders.js"
 import { resolveRoutes } from "./ConfigRoutes.js"
 import { resolveRouting } from "./ConfigRouting.js"
@@ -40,12 +41,13 @@ const usedTopLevelKeys: ReadonlyArray<string> = [
   "model_aliases",
   "routing_preferences",
   "routing",
-  "overrides"
+  "overrides",
+  "tracing",
+  "observability"
 ]
 
 /** Plano top-level keys that Switchyard accepts but does not implement. */
 const ignoredTopLevelKeys: ReadonlyArray<string> = [
-  "tracing",
   "prompt_targets",
   "endpoints",
   "agents",
@@ -132,6 +134,10 @@ const scanIgnored = (raw: Record<string, unknown>): Array<Path> => {
     if (isRecord(cache) && hasOwn(cache, "url") && cache["type"] !== "redis") {
       out.push(["routing", "session_cache", "url"])
     }
+  }
+  const tracing = raw["tracing"]
+  if (isRecord(tracing)) {
+    for (const key of Object.keys(tracing)) if (!usedTracingKeys.includes(key)) out.push(["tracing", key])
   }
   const overrides = raw["overrides"]
   if (isRecord(overrides)) {
@@ -270,6 +276,7 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
   )
 
   const routing = resolveRouting(tree, providers, complete, collector, warnings)
+  const observability = resolveObservability(tree, collector, warnings)
 
   const routed = (p: Omit<ProviderConfig, "internal">): boolean =>
     routingPreferences.some((route) =>
@@ -293,7 +300,8 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>): Buil
       routingPreferences,
       routing,
       ignoredKeys: ignored.map(formatPath),
-      warnings
+      warnings,
+      observability
     },
     issues: [],
     secrets

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import * as AdminApi from "./AdminApi.js"
 import { renderError } from "../GatewayError.js"
 import { endpointOf, ProxyHandler } from "./ProxyHandler.js"
+import { RequestObserver } from "../observability/RequestObserver.js"
 import type { Endpoint } from "./ProxyHandler.js"
 
 const notFound = (method: string, url: string) =>
@@ -21,6 +22,7 @@ const notFound = (method: string, url: string) =>
 export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/GatewayApp", {
   scoped: Effect.gen(function*() {
     const proxy = yield* ProxyHandler
+    const observer = yield* RequestObserver
 
     // Mounted in a platform server, the proxy writes straight to the Node response; the platform then sees the
     // response ended and writes nothing more.
@@ -54,7 +56,10 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       const endpoint = endpointOf(req.method, req.url)
       if (endpoint !== undefined) proxy.handle(endpoint, req, res)
-      else platformListener(req, res)
+      else {
+        observer.begin(req, res, undefined)
+        platformListener(req, res)
+      }
     }
 
     return { httpApp, listener } as const

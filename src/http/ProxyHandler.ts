@@ -23,6 +23,10 @@ import type { DecisionInput, Selection } from "../routing/RouteDecider.js"
 import * as SessionKey from "../pinning/SessionKey.js"
 import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
+import { RequestObserver } from "../observability/RequestObserver.js"
+import type { RequestRecord } from "../observability/RequestObserver.js"
+import { childSpan, Tracing } from "../observability/Tracing.js"
+import { apiOf, noteSelection, outgoingTraceparent, traced } from "./ProxyTelemetry.js"
 
 /** The endpoints served on the lean path. */
 export type Endpoint = "chat" | "messages" | "route-chat" | "route-messages"
@@ -83,6 +87,8 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const providers = yield* Providers
     const decider = yield* RouteDecider
     const upstream = yield* Upstream
+    const observer = yield* RequestObserver
+    const tracing = yield* Tracing
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
     const { maxBodyBytes, timeoutMs } = config.listener
@@ -117,12 +123,13 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     }
 
 
-    const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared) =>
-      Effect.map(decider.decide(prepared), (selection) => {
+    const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared, record: RequestRecord) =>
+      Effect.map(decider.decide(prepared).pipe(childSpan("switchyard.route")), (selection) => {
+        noteSelection(record, selection, prepared.requestedModel, prepared.inlinePreferences !== undefined, prepared.sessionKey)
         const answer: Record<string, unknown> = {
           models: selection.candidates.length > 0 ? selection.candidates : [selection.model],
           route: selection.route,
-          trace_id: traceIdOf(req)
+          trace_id: record.span?.traceId ?? traceIdOf(req)
         }
         if (prepared.sessionKey !== undefined) answer.session_id = SessionKey.unscoped(prepared.sessionKey).id
         answer.pinned = selection.pin === "hit"
@@ -154,6 +161,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     interface Exchange {
       readonly abort: Cancellation
       decided: Record<string, string> | undefined
+      readonly record: RequestRecord
     }
 
     /**
@@ -179,7 +187,9 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
             param: "model"
           })
         }
-        const selection = yield* decider.decide(prepared)
+        const { record } = exchange
+        const selection = yield* decider.decide(prepared).pipe(childSpan("switchyard.route"))
+        noteSelection(record, selection, requestedModel, prepared.inlinePreferences !== undefined, prepared.sessionKey)
         const extraHeaders = routingHeaders(selection)
         exchange.decided = extraHeaders
         const target = selection.target
@@ -191,6 +201,9 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         if (Either.isLeft(payload)) {
           return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
         }
+        const traceparent = yield* outgoingTraceparent(req)
+        if (traceparent !== undefined) headers.traceparent = traceparent
+        observer.upstreamStarted(record)
         const response = yield* Effect.tryPromise({
           try: (): Promise<UpstreamResponse> =>
             upstream.send({
@@ -202,14 +215,17 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
               signal: exchange.abort,
               timeoutMs
             }),
-          catch: (cause): GatewayError =>
-            isTimeout(cause)
+          catch: (cause): GatewayError => {
+            record.upstreamError = isTimeout(cause) ? "timeout" : "connect"
+            return isTimeout(cause)
               ? new UpstreamTimeout({ provider: target.name, timeoutMs })
               : new UpstreamUnavailable({
                 provider: target.name,
                 reason: cause instanceof Error ? cause.message : "connection failed"
               })
+          }
         })
+        observer.upstreamAnswered(record, response.statusCode, response.body)
         const streamOptions = body.stream_options
         const plan = {
           client: api,
@@ -220,13 +236,20 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
           extraHeaders
         } as const
         const start = (finished: () => void) =>
-          relay(response, res, plan, () => {
+          relay(response, res, plan, (error) => {
+            if (error !== undefined && !exchange.abort.aborted) record.upstreamError ??= "stream_aborted"
+            observer.settle(record)
             if (!res.writableEnded) res.destroy()
             finished()
           })
         if (awaitResponse) yield* Effect.async<void>((resume) => start(() => resume(Effect.void)))
         else start(() => undefined)
-      })
+      }).pipe(
+        childSpan(`chat ${prepared.requestedModel ?? "default"}`, {
+          kind: "client",
+          attributes: { "gen_ai.operation.name": "chat" }
+        })
+      )
 
     const failed = (api: ClientApi, res: ServerResponse, exchange: Exchange) => (cause: Cause.Cause<GatewayError>) =>
       Effect.gen(function*() {
@@ -243,8 +266,9 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         else sendJson(res, rendered.status, rendered.body, exchange.decided)
       })
 
-    const exchangeOf = (res: ServerResponse): Exchange => {
-      const exchange: Exchange = { abort: new Cancellation(), decided: undefined }
+    const exchangeOf = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Exchange => {
+      const record = observer.begin(req, res, apiOf(endpoint))
+      const exchange: Exchange = { abort: new Cancellation(), decided: undefined, record }
       res.once("close", () => {
         if (!res.writableFinished) exchange.abort.abort()
       })
@@ -261,18 +285,21 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     ): Effect.Effect<void> => {
       const prepared = prepare(endpoint, req, raw)
       const api = clientApiOf(endpoint)
+      exchange.record.bytesIn = raw.length
+      const tracedRequest = tracing.tracer !== undefined
       const run = Either.isLeft(prepared)
         ? Effect.fail(prepared.left)
         : endpoint === "chat" || endpoint === "messages"
-        ? proxy(req, res, prepared.right, exchange, awaitResponse)
-        : decision(req, res, prepared.right)
-      return run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
+        ? proxy(req, res, prepared.right, exchange, awaitResponse || tracedRequest)
+        : decision(req, res, prepared.right, exchange.record)
+      const program = run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
+      return tracedRequest ? traced(tracing, exchange.record, req, res, program) : program
     }
 
     /** The whole exchange for one request as an Effect (used by the HttpApp mount); completes when the response ends. */
     const program = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const exchange = exchangeOf(res)
+        const exchange = exchangeOf(endpoint, req, res)
         return RequestBody.read(req, maxBodyBytes).pipe(
           Effect.matchCauseEffect({
             onFailure: failed(clientApiOf(endpoint), res, exchange),
@@ -283,7 +310,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
 
     /** A Node request listener for the lean-path endpoints: the body is read on Node events, then one fiber decides. */
     const handle = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): void => {
-      const exchange = exchangeOf(res)
+      const exchange = exchangeOf(endpoint, req, res)
       RequestBody.readWith(req, maxBodyBytes, (raw) => {
         if (Either.isLeft(raw)) {
           const rendered = renderGatewayError(clientApiOf(endpoint), raw.left)

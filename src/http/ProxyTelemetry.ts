@@ -1,0 +1,98 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Api, RequestRecord } from "../observability/RequestObserver.js"
+import { sessionHash } from "../observability/RequestObserver.js"
+import { traceparentOf } from "../observability/Tracing.js"
+import type { Tracing } from "../observability/Tracing.js"
+import type { ModelTarget } from "../providers/Providers.js"
+import type { Selection } from "../routing/RouteDecider.js"
+
+/** The `api` label of a lean-path endpoint. */
+export const apiOf = (endpoint: string): Api =>
+  endpoint === "chat" ? "chat" : endpoint === "messages" ? "messages" : "routing"
+
+// A wildcard provider serves any model id a client names; its pattern keeps the label's values bounded.
+const modelLabel = (target: ModelTarget | undefined): string =>
+  target === undefined ? "unknown" : target.provider.wildcard ? target.provider.model : target.name
+
+/** Puts a decision on the record (and the span, when traced). */
+export const noteSelection = (
+  record: RequestRecord,
+  selection: Selection,
+  requestedModel: string | undefined,
+  inline: boolean,
+  sessionKey: string | undefined
+): void => {
+  record.model = selection.model
+  record.modelLabel = modelLabel(selection.target)
+  record.provider = selection.target?.provider.provider ?? "unknown"
+  record.route = selection.route
+  // Inline routing_preferences name routes of the client's choosing: one label for all of them.
+  record.routeLabel = selection.route === null ? "none" : inline ? "inline" : selection.route
+  record.reason = selection.reason === "requested" && requestedModel === undefined ? "default" : selection.reason
+  record.pin = selection.pin
+  record.requestedModel = requestedModel
+  record.sessionKey = sessionKey
+  record.routingMs = selection.routingMs
+  const span = record.span
+  if (span === undefined) return
+  if (requestedModel !== undefined) span.attribute("gen_ai.request.model", requestedModel)
+  if (selection.target !== undefined) {
+    span.attribute("gen_ai.provider.name", selection.target.provider.provider)
+    span.attribute("switchyard.model", selection.model)
+  }
+  if (selection.route !== null) span.attribute("switchyard.route", selection.route)
+  span.attribute("switchyard.reason", record.reason)
+  span.attribute("switchyard.pin", selection.pin)
+  if (sessionKey !== undefined) span.attribute("switchyard.session_hash", sessionHash(sessionKey))
+}
+
+/** The `traceparent` to send upstream: the current span's when traced, else the client's as it came. */
+export const outgoingTraceparent = (req: IncomingMessage): Effect.Effect<string | undefined> =>
+  Effect.map(Effect.serviceOption(Tracer.ParentSpan), (span) => {
+    if (Option.isSome(span)) return traceparentOf(span.value)
+    const given = req.headers.traceparent
+    return typeof given === "string" ? given : undefined
+  })
+
+/**
+ * Runs one request's program in a server span when the request is sampled; else unchanged (no span at all). The
+ * span carries the request id and the GenAI operation; the decision and the usage are added as they are known.
+ */
+export const traced = <E>(
+  tracing: Tracing["Type"],
+  record: RequestRecord,
+  req: IncomingMessage,
+  res: ServerResponse,
+  self: Effect.Effect<void, E>
+): Effect.Effect<void, E> => {
+  const tracer = tracing.tracer
+  if (tracer === undefined) return self
+  const header = req.headers.traceparent
+  const parent = tracing.sample(typeof header === "string" ? header : undefined)
+  if (parent === undefined) return self
+  const path = (req.url ?? "").split("?")[0]!
+  return Effect.serviceOption(Tracer.ParentSpan).pipe(
+    Effect.flatMap((span) => {
+      if (Option.isSome(span) && span.value._tag === "Span") record.span = span.value
+      return self
+    }),
+    Effect.ensuring(Effect.sync(() => {
+      if (record.span !== undefined && res.headersSent) record.span.attribute("http.response.status_code", res.statusCode)
+    })),
+    Effect.withSpan(`${req.method ?? "POST"} ${path}`, {
+      kind: "server",
+      captureStackTrace: false,
+      ...(parent === null ? { root: true } : { parent }),
+      attributes: {
+        "gen_ai.operation.name": record.api === "messages" ? "chat" : record.api === "routing" ? "route" : "chat",
+        "http.request.method": req.method ?? "POST",
+        "url.path": path,
+        "switchyard.request_id": record.requestId
+      }
+    }),
+    Effect.withTracer(tracer)
+  )
+}

@@ -1,0 +1,38 @@
+import * as Cause from "effect/Cause"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+
+/** Where JSON lines go: stdout, one line per record. */
+export type LineSink = (line: string) => void
+
+/** Writes one line to stdout (the access log and the JSON logger share it). */
+export const stdoutSink: LineSink = (line) => {
+  process.stdout.write(line + "\n")
+}
+
+const textOf = (message: unknown): string => {
+  if (typeof message === "string") return message
+  if (Array.isArray(message)) return message.map(textOf).join(" ")
+  if (message instanceof Error) return message.message
+  return JSON.stringify(message) ?? String(message)
+}
+
+/** An Effect `Logger` writing one JSON object per line: `time`, `level`, `msg`, annotations, and `cause` if any. */
+export const make = (sink: LineSink = stdoutSink): Logger.Logger<unknown, void> =>
+  Logger.make(({ annotations, cause, date, logLevel, message }) => {
+    const record: Record<string, unknown> = {
+      time: date.toISOString(),
+      level: logLevel.label.toLowerCase(),
+      msg: textOf(message)
+    }
+    for (const [key, value] of HashMap.toEntries(annotations)) {
+      if (!(key in record)) record[key] = value
+    }
+    if (!Cause.isEmpty(cause)) record.cause = Cause.pretty(cause, { renderErrorCause: true })
+    sink(JSON.stringify(record))
+  })
+
+/** Replaces the default logger with the JSON logger (what `switchyard up` runs with). */
+export const layer = (sink: LineSink = stdoutSink): Layer.Layer<never> =>
+  Logger.replace(Logger.defaultLogger, make(sink))
