@@ -26,7 +26,7 @@ import type { UpstreamResponse } from "../providers/Upstream.js"
 import { RequestObserver } from "../observability/RequestObserver.js"
 import type { RequestRecord } from "../observability/RequestObserver.js"
 import { childSpan, Tracing } from "../observability/Tracing.js"
-import { apiOf, noteSelection, outgoingTraceparent, traced } from "./ProxyTelemetry.js"
+import { apiOf, noteSelection, traced, upstreamSpan } from "./ProxyTelemetry.js"
 
 /** The endpoints served on the lean path. */
 export type Endpoint = "chat" | "messages" | "route-chat" | "route-messages"
@@ -201,8 +201,6 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         if (Either.isLeft(payload)) {
           return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
         }
-        const traceparent = yield* outgoingTraceparent(req)
-        if (traceparent !== undefined) headers.traceparent = traceparent
         observer.upstreamStarted(record)
         const response = yield* Effect.tryPromise({
           try: (): Promise<UpstreamResponse> =>
@@ -224,7 +222,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
                 reason: cause instanceof Error ? cause.message : "connection failed"
               })
           }
-        })
+        }).pipe(upstreamSpan(req, headers, target.modelId))
         observer.upstreamAnswered(record, response.statusCode, response.body)
         const streamOptions = body.stream_options
         const plan = {
@@ -244,12 +242,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
           })
         if (awaitResponse) yield* Effect.async<void>((resume) => start(() => resume(Effect.void)))
         else start(() => undefined)
-      }).pipe(
-        childSpan(`chat ${prepared.requestedModel ?? "default"}`, {
-          kind: "client",
-          attributes: { "gen_ai.operation.name": "chat" }
-        })
-      )
+      })
 
     const failed = (api: ClientApi, res: ServerResponse, exchange: Exchange) => (cause: Cause.Cause<GatewayError>) =>
       Effect.gen(function*() {

@@ -4,7 +4,7 @@ import * as Tracer from "effect/Tracer"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Api, RequestRecord } from "../observability/RequestObserver.js"
 import { sessionHash } from "../observability/RequestObserver.js"
-import { traceparentOf } from "../observability/Tracing.js"
+import { childSpan, traceparentOf } from "../observability/Tracing.js"
 import type { Tracing } from "../observability/Tracing.js"
 import type { ModelTarget } from "../providers/Providers.js"
 import type { Selection } from "../routing/RouteDecider.js"
@@ -49,13 +49,20 @@ export const noteSelection = (
   if (sessionKey !== undefined) span.attribute("switchyard.session_hash", sessionHash(sessionKey))
 }
 
-/** The `traceparent` to send upstream: the current span's when traced, else the client's as it came. */
-export const outgoingTraceparent = (req: IncomingMessage): Effect.Effect<string | undefined> =>
-  Effect.map(Effect.serviceOption(Tracer.ParentSpan), (span) => {
-    if (Option.isSome(span)) return traceparentOf(span.value)
+/**
+ * The upstream call (until its response headers) as a client span when traced, and the `traceparent` sent with it:
+ * that span's when traced, else the client's as it came.
+ */
+export const upstreamSpan = (req: IncomingMessage, headers: Record<string, string>, modelId: string) =>
+<A, E>(call: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  const withHeader = Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) => {
     const given = req.headers.traceparent
-    return typeof given === "string" ? given : undefined
+    if (Option.isSome(span)) headers.traceparent = traceparentOf(span.value)
+    else if (typeof given === "string") headers.traceparent = given
+    return call
   })
+  return childSpan(`chat ${modelId}`, { kind: "client", attributes: { "gen_ai.operation.name": "chat" } })(withHeader)
+}
 
 /**
  * Runs one request's program in a server span when the request is sampled; else unchanged (no span at all). The
