@@ -33,6 +33,6 @@ export const make = (sink: LineSink = stdoutSink): Logger.Logger<unknown, void> 
     sink(JSON.stringify(record))
   })
 
-/** Replaces the default logger with the JSON logger (what `switchyard up` runs with). */
+/** Replaces the default (and the runtime's pretty) logger with the JSON logger (what `switchyard up` runs with). */
 export const layer = (sink: LineSink = stdoutSink): Layer.Layer<never> =>
-  Logger.replace(Logger.defaultLogger, make(sink))
+  Layer.merge(Logger.remove(Logger.prettyLoggerDefault), Logger.replace(Logger.defaultLogger, make(sink)))
