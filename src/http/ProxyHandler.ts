@@ -26,7 +26,7 @@ import type { UpstreamResponse } from "../providers/Upstream.js"
 import { RequestObserver } from "../observability/RequestObserver.js"
 import type { RequestRecord } from "../observability/RequestObserver.js"
 import { childSpan, Tracing } from "../observability/Tracing.js"
-import { apiOf, noteSelection, traced, upstreamSpan } from "./ProxyTelemetry.js"
+import { apiOf, noteSelection, sample, traced, upstreamSpan } from "./ProxyTelemetry.js"
 
 /** The endpoints served on the lean path. */
 export type Endpoint = "chat" | "messages" | "route-chat" | "route-messages"
@@ -279,14 +279,14 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
       const prepared = prepare(endpoint, req, raw)
       const api = clientApiOf(endpoint)
       exchange.record.bytesIn = raw.length
-      const tracedRequest = tracing.tracer !== undefined
+      const sampled = sample(tracing, req)
       const run = Either.isLeft(prepared)
         ? Effect.fail(prepared.left)
         : endpoint === "chat" || endpoint === "messages"
-        ? proxy(req, res, prepared.right, exchange, awaitResponse || tracedRequest)
+        ? proxy(req, res, prepared.right, exchange, awaitResponse || sampled !== undefined)
         : decision(req, res, prepared.right, exchange.record)
       const program = run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
-      return tracedRequest ? traced(tracing, exchange.record, req, res, program) : program
+      return sampled === undefined ? program : traced(sampled, exchange.record, req, res, program)
     }
 
     /** The whole exchange for one request as an Effect (used by the HttpApp mount); completes when the response ends. */

@@ -64,22 +64,33 @@ export const upstreamSpan = (req: IncomingMessage, headers: Record<string, strin
   return childSpan(`chat ${modelId}`, { kind: "client", attributes: { "gen_ai.operation.name": "chat" } })(withHeader)
 }
 
+/** A request chosen for tracing: the tracer and the parent to continue (`null`: a new trace). */
+export interface Sampled {
+  readonly tracer: Tracer.Tracer
+  readonly parent: Tracer.ExternalSpan | null
+}
+
+/** The head-sampling decision for one request; undefined when it is not traced (always, without a tracer). */
+export const sample = (tracing: Tracing["Type"], req: IncomingMessage): Sampled | undefined => {
+  const tracer = tracing.tracer
+  if (tracer === undefined) return undefined
+  const header = req.headers.traceparent
+  const parent = tracing.sample(typeof header === "string" ? header : undefined)
+  return parent === undefined ? undefined : { tracer, parent }
+}
+
 /**
- * Runs one request's program in a server span when the request is sampled; else unchanged (no span at all). The
- * span carries the request id and the GenAI operation; the decision and the usage are added as they are known.
+ * Runs one sampled request's program in a server span (unsampled requests never get here: no span at all). The span
+ * carries the request id and the GenAI operation; the decision and the usage are added as they are known.
  */
 export const traced = <E>(
-  tracing: Tracing["Type"],
+  sampled: Sampled,
   record: RequestRecord,
   req: IncomingMessage,
   res: ServerResponse,
   self: Effect.Effect<void, E>
 ): Effect.Effect<void, E> => {
-  const tracer = tracing.tracer
-  if (tracer === undefined) return self
-  const header = req.headers.traceparent
-  const parent = tracing.sample(typeof header === "string" ? header : undefined)
-  if (parent === undefined) return self
+  const { parent, tracer } = sampled
   const path = (req.url ?? "").split("?")[0]!
   return Effect.serviceOption(Tracer.ParentSpan).pipe(
     Effect.flatMap((span) => {
