@@ -643,6 +643,7 @@ const run = async () => {
 // machine spreads over all variants; the median CPU µs/req per variant is compared.
 const observabilityVariants = [
   { name: "obs-off", text: "observability:\n  access_log: false\n  metrics:\n    enabled: false\n" },
+  { name: "obs-metrics", text: "observability:\n  access_log: false\n  metrics:\n    enabled: true\n" },
   { name: "obs-metrics+log", text: "observability:\n  access_log: true\n  metrics:\n    enabled: true\n" },
   {
     name: "obs-tracing-0",
@@ -665,8 +666,8 @@ const observabilityCost = async (mock: ServerProcess) => {
     }
     await sleep(500)
     // Short runs, many rounds: on a shared machine the spread between runs is larger than the effect measured.
-    const rounds = quick ? 1 : 8
-    const durationS = quick ? settings.durationS : 3
+    const rounds = quick ? 1 : 6
+    const durationS = quick ? settings.durationS : 2
     for (let pass = 0; pass < rounds; pass++) {
       for (const mode of ["json", "stream"] as const) {
         for (const server of servers) {

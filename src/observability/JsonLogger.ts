@@ -2,13 +2,32 @@ import * as Cause from "effect/Cause"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import { writeSync } from "node:fs"
 
 /** Where JSON lines go: stdout, one line per record. */
 export type LineSink = (line: string) => void
 
-/** Writes one line to stdout (the access log and the JSON logger share it). */
+let pending: Array<string> = []
+
+const flush = () => {
+  if (pending.length === 0) return
+  const text = pending.join("\n") + "\n"
+  pending = []
+  process.stdout.write(text)
+}
+
+// Lines still pending when the process exits are written synchronously.
+process.once("exit", () => {
+  if (pending.length > 0) writeSync(1, pending.join("\n") + "\n")
+  pending = []
+})
+
+/**
+ * Writes lines to stdout (the access log and the JSON logger share it), one write per event-loop turn: a write per
+ * request is a syscall per request on a pipe.
+ */
 export const stdoutSink: LineSink = (line) => {
-  process.stdout.write(line + "\n")
+  if (pending.push(line) === 1) setImmediate(flush)
 }
 
 const textOf = (message: unknown): string => {

@@ -126,5 +126,8 @@ export const childSpan = (
   options: { readonly attributes?: Record<string, unknown>; readonly kind?: Tracer.SpanKind } = {}
 ) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
-    Option.isNone(parent) ? self : Effect.withSpan(self, name, { captureStackTrace: false, ...options }))
+  Effect.withFiberRuntime((fiber) =>
+    Context.getOption(fiber.currentContext, Tracer.ParentSpan)._tag === "None"
+      ? self
+      : Effect.withSpan(self, name, { captureStackTrace: false, ...options })
+  )
