@@ -130,6 +130,18 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
     `sessions  idle ttl ${routing.sessionTtlSeconds} s, at most ${routing.sessionMaxEntries} pins${scope}; ` +
       `pins API ${routing.adminKey === undefined ? "open" : "needs the admin key"}`
   )
+  const observed = config.observability
+  if (observed !== undefined) {
+    const tracing = observed.tracing
+    lines.push(
+      `metrics   ${observed.metrics.enabled ? "GET /metrics" : "off"}` +
+        (observed.metrics.port === undefined ? "" : ` (also on port ${observed.metrics.port})`) +
+        `; access log ${observed.accessLog === false ? "off" : "on with switchyard up"}`,
+      `tracing   ${
+        tracing.endpoint === undefined ? "off unless OTEL_EXPORTER_OTLP_ENDPOINT is set" : `to ${tracing.endpoint}`
+      } (sampling ${tracing.randomSampling ?? 100}%)`
+    )
+  }
   return lines
 }
 

@@ -69,7 +69,8 @@ export const describe = (config: ResolvedConfig): ReadonlyArray<string> => {
     const tracing = observed.tracing.endpoint === undefined
       ? "tracing via OTEL_EXPORTER_OTLP_ENDPOINT if set"
       : `tracing to ${observed.tracing.endpoint}`
-    lines.push(`observability: ${metrics}, access log ${log}, ${tracing} (sampling ${observed.tracing.randomSampling ?? 100}%)`)
+    const sampling = observed.tracing.randomSampling ?? 100
+    lines.push(`observability: ${metrics}, access log ${log}, ${tracing} (sampling ${sampling}%)`)
   }
   if (config.ignoredKeys.length > 0) {
     lines.push(`ignored (Switchyard does not support these keys): ${config.ignoredKeys.join(", ")}`)

@@ -37,10 +37,12 @@ export const resolveObservability = (
   const grpc = tracing?.opentracing_grpc_endpoint
   if (endpoint === undefined && grpc !== undefined) {
     endpoint = fromGrpcEndpoint(grpc)
-    if (endpoint === undefined) collector.add(["tracing", "opentracing_grpc_endpoint"], "expected a URL like http://host:4317")
-    else {
+    if (endpoint === undefined) {
+      collector.add(["tracing", "opentracing_grpc_endpoint"], "expected a URL like http://host:4317")
+    } else {
       warnings.push(
-        `tracing.opentracing_grpc_endpoint: Switchyard exports OTLP/HTTP, so traces go to ${endpoint} (the collector's HTTP port)`
+        `tracing.opentracing_grpc_endpoint: Switchyard exports OTLP/HTTP, so traces go to ${endpoint} ` +
+          "(the collector's HTTP port)"
       )
     }
   }

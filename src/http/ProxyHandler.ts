@@ -123,9 +123,14 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     }
 
 
+    const note = (record: RequestRecord, selection: Selection, prepared: Prepared) => {
+      const { inlinePreferences, requestedModel, sessionKey } = prepared
+      noteSelection(record, selection, requestedModel, inlinePreferences !== undefined, sessionKey)
+    }
+
     const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared, record: RequestRecord) =>
       Effect.map(decider.decide(prepared).pipe(childSpan("switchyard.route")), (selection) => {
-        noteSelection(record, selection, prepared.requestedModel, prepared.inlinePreferences !== undefined, prepared.sessionKey)
+        note(record, selection, prepared)
         const answer: Record<string, unknown> = {
           models: selection.candidates.length > 0 ? selection.candidates : [selection.model],
           route: selection.route,
@@ -189,7 +194,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         }
         const { record } = exchange
         const selection = yield* decider.decide(prepared).pipe(childSpan("switchyard.route"))
-        noteSelection(record, selection, requestedModel, prepared.inlinePreferences !== undefined, prepared.sessionKey)
+        note(record, selection, prepared)
         const extraHeaders = routingHeaders(selection)
         exchange.decided = extraHeaders
         const target = selection.target

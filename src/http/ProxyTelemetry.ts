@@ -98,7 +98,8 @@ export const traced = <E>(
       return self
     }),
     Effect.ensuring(Effect.sync(() => {
-      if (record.span !== undefined && res.headersSent) record.span.attribute("http.response.status_code", res.statusCode)
+      const span = record.span
+      if (span !== undefined && res.headersSent) span.attribute("http.response.status_code", res.statusCode)
     })),
     Effect.withSpan(`${req.method ?? "POST"} ${path}`, {
       kind: "server",

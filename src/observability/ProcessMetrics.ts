@@ -11,7 +11,7 @@ const gauges = {
   heapTotal: new GaugeFamily("nodejs_heap_total_bytes", "V8 heap reserved", []),
   external: new GaugeFamily("nodejs_external_memory_bytes", "Memory of C++ objects bound to JavaScript objects", []),
   lagMean: new GaugeFamily("nodejs_eventloop_lag_mean_seconds", "Mean event-loop delay since the last scrape", []),
-  lagP99: new GaugeFamily("nodejs_eventloop_lag_p99_seconds", "99th percentile event-loop delay since the last scrape", []),
+  lagP99: new GaugeFamily("nodejs_eventloop_lag_p99_seconds", "p99 event-loop delay since the last scrape", []),
   lagMax: new GaugeFamily("nodejs_eventloop_lag_max_seconds", "Largest event-loop delay since the last scrape", []),
   uptime: new GaugeFamily("process_uptime_seconds", "Seconds since the process started", [])
 }

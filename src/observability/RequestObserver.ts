@@ -127,9 +127,10 @@ export const make = (options: ObserverOptions) =>
           GatewayMetrics.gatewayOverhead.observe([api], seconds(record.upstreamStartNs - record.startNs))
         }
         if (record.ttfbNs !== undefined) GatewayMetrics.upstreamTtfb.observe([record.provider], seconds(record.ttfbNs))
-        if (record.upstreamError !== undefined) GatewayMetrics.upstreamErrors.inc([record.provider, record.upstreamError])
-        if (usage?.inputTokens !== undefined) GatewayMetrics.tokens.inc([record.modelLabel, "input"], usage.inputTokens)
-        if (usage?.outputTokens !== undefined) GatewayMetrics.tokens.inc([record.modelLabel, "output"], usage.outputTokens)
+        const { modelLabel, provider, upstreamError } = record
+        if (upstreamError !== undefined) GatewayMetrics.upstreamErrors.inc([provider, upstreamError])
+        if (usage?.inputTokens !== undefined) GatewayMetrics.tokens.inc([modelLabel, "input"], usage.inputTokens)
+        if (usage?.outputTokens !== undefined) GatewayMetrics.tokens.inc([modelLabel, "output"], usage.outputTokens)
       }
       if (sink === undefined) return
       const line: Record<string, unknown> = {
@@ -195,7 +196,7 @@ export const make = (options: ObserverOptions) =>
 export const layer = (options: ObserverOptions): Layer.Layer<RequestObserver> =>
   Layer.effect(RequestObserver, make(options))
 
-/** The observer from `observability`: metrics unless `metrics.enabled: false`; the access log when `access_log: true`. */
+/** The observer from `observability`: metrics unless `metrics.enabled: false`; an access log with `access_log: true`. */
 export const layerConfig: Layer.Layer<RequestObserver, never, GatewayConfig> = Layer.unwrapEffect(
   Effect.map(GatewayConfig, (config) =>
     layer({

@@ -44,10 +44,15 @@ export class UsageTap {
   usage(): Usage {
     const head = Buffer.concat(this.head).toString("utf8")
     const text = this.tail.length === 0 ? head : `${head}\n${Buffer.concat(this.tail).toString("utf8")}`
+    const model = /"model"\s*:\s*"([^"\\]{1,200})"/.exec(head)?.[1]
+    // Token counts only occur inside a `usage` object: scan from the first one on.
+    const from = text.indexOf("\"usage\"")
+    if (from < 0) return { inputTokens: undefined, outputTokens: undefined, model }
+    const region = text.slice(from)
     return {
-      inputTokens: lastNumber(text, /"(?:prompt_tokens|input_tokens)"\s*:\s*(\d+)/g),
-      outputTokens: lastNumber(text, /"(?:completion_tokens|output_tokens)"\s*:\s*(\d+)/g),
-      model: /"model"\s*:\s*"([^"\\]{1,200})"/.exec(head)?.[1]
+      inputTokens: lastNumber(region, /"(?:prompt_tokens|input_tokens)"\s*:\s*(\d+)/g),
+      outputTokens: lastNumber(region, /"(?:completion_tokens|output_tokens)"\s*:\s*(\d+)/g),
+      model
     }
   }
 }

@@ -62,7 +62,7 @@ const waitForExit = (proc: ChildProcessWithoutNullStreams) =>
   })
 
 describe("the access log (switchyard up)", () => {
-  it("writes one JSON line per request, and neither stdout nor the OTLP payloads carry keys, prompts or session ids", async () => {
+  it("writes one JSON line per request; no key, prompt or session id reaches stdout or the OTLP payloads", async () => {
     const file = path.join(dir, "config.yaml")
     await fs.writeFile(file, configFor(mock.url))
     const proc = spawn(process.execPath, ["dist/main.js", "--config", file, "--port", "0"], {
@@ -101,7 +101,8 @@ describe("the access log (switchyard up)", () => {
       secrets.push(clientKey, session, prompt)
       mock.handler = i % 10 === 5 ? openAiError(500, "upstream trouble") : openAiJson()
       const kind = i % 5
-      const url = kind === 3 ? `${base}/v1/messages` : kind === 4 ? `${base}/routing/v1/chat/completions` : `${base}/v1/chat/completions`
+      const path = kind === 3 ? "/v1/messages" : kind === 4 ? "/routing/v1/chat/completions" : "/v1/chat/completions"
+      const url = `${base}${path}`
       const body = kind === 3
         ? { model: "openai/gpt-4o", max_tokens: 32, messages: [{ role: "user", content: prompt }] }
         : {

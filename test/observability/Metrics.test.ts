@@ -60,7 +60,7 @@ const requests = (status: string, model: string, route: string, reason: string) 
   `switchyard_requests_total{api="chat",status="${status}",model="${model}",route="${route}",reason="${reason}"}`
 
 describe("GET /metrics", () => {
-  it("counts a routed, a pinned and a failing request with their histograms, pins, router calls and tokens", async () => {
+  it("counts a routed, a pinned and a failing request: histograms, pins, router calls, tokens", async () => {
     const session = `metrics-${Date.now()}`
     const before = (await scrape(gateway.url)).series
     mock.handler = openAiJson()
@@ -130,7 +130,7 @@ describe("GET /metrics", () => {
     const url = dead.url
     await dead.close()
     const other = await startGateway(
-      config(mock.url).replace("  - model: openai/gpt-4o\n    base_url: " + mock.url, `  - model: openai/gpt-4o\n    base_url: ${url}`),
+      config(mock.url).replace(`openai/gpt-4o\n    base_url: ${mock.url}`, `openai/gpt-4o\n    base_url: ${url}`),
       { router: codeRouter }
     )
     try {
@@ -182,8 +182,9 @@ describe("GET /metrics", () => {
     assert.strictEqual(result.status, 0, `${result.stdout}\n${result.stderr}`)
   })
 
-  it("serves /metrics on its own port when observability.metrics.port is set, and not at all when disabled", async () => {
-    const resolved = await loadConfig(config(mock.url, "observability:\n  metrics:\n    port: 0\n    address: 127.0.0.1\n"))
+  it("serves /metrics on its own port with observability.metrics.port, and not at all when disabled", async () => {
+    const own = "observability:\n  metrics:\n    port: 0\n    address: 127.0.0.1\n"
+    const resolved = await loadConfig(config(mock.url, own))
     const separate = ManagedRuntime.make(
       Gateway.layerServer({ port: 0, host: "127.0.0.1", drainTimeoutMs: 1000 }).pipe(
         Layer.provide(GatewayConfig.layer(resolved))

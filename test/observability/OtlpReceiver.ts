@@ -54,7 +54,7 @@ export const startReceiver = async () => {
               spans.push({
                 traceId: span.traceId,
                 spanId: span.spanId,
-                parentSpanId: span.parentSpanId === undefined || span.parentSpanId === "" ? undefined : span.parentSpanId,
+                parentSpanId: span.parentSpanId === "" ? undefined : span.parentSpanId,
                 name: span.name,
                 kind: span.kind,
                 attributes: Object.fromEntries((span.attributes ?? []).map((a) => [a.key, valueOf(a.value)]))

@@ -58,8 +58,15 @@ describe("PrometheusText.render", () => {
 
 describe("UsageTap", () => {
   it("reads Anthropic stream usage split across tiny chunks, keeping only head and tail of a long body", () => {
-    const start = `event: message_start\ndata: {"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":42,"output_tokens":1}}}\n\n`
-    const filler = `event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"${"z".repeat(200)}"}}\n\n`
+    const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
+    const start = event("message_start", {
+      type: "message_start",
+      message: { model: "claude-x", usage: { input_tokens: 42, output_tokens: 1 } }
+    })
+    const filler = event("content_block_delta", {
+      type: "content_block_delta",
+      delta: { type: "text_delta", text: "z".repeat(200) }
+    })
     const end = `event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":377}}\n\n`
     const body = Buffer.from(start + filler.repeat(500) + end)
     const tap = new UsageTap()
@@ -70,7 +77,8 @@ describe("UsageTap", () => {
 
   it("ignores usage-like text inside JSON strings", () => {
     const tap = new UsageTap()
-    tap.onData(Buffer.from(JSON.stringify({ model: "m", content: "\"prompt_tokens\": 999", usage: { prompt_tokens: 3, completion_tokens: 4 } })))
+    const usage = { prompt_tokens: 3, completion_tokens: 4 }
+    tap.onData(Buffer.from(JSON.stringify({ model: "m", content: "\"prompt_tokens\": 999", usage })))
     assert.deepStrictEqual(tap.usage(), { inputTokens: 3, outputTokens: 4, model: "m" })
   })
 })
@@ -96,7 +104,8 @@ describe("observability config", () => {
       const config = yield* parse(
         base +
           "observability:\n  access_log: true\n  metrics:\n    port: 9464\n" +
-          "tracing:\n  random_sampling: 25\n  opentracing_grpc_endpoint: http://otel:4317\n  trace_arch_internal: true\n"
+          "tracing:\n  random_sampling: 25\n  opentracing_grpc_endpoint: http://otel:4317\n" +
+          "  trace_arch_internal: true\n"
       )
       assert.deepStrictEqual(config.observability, {
         accessLog: true,

@@ -31,8 +31,14 @@ export const parseMetrics = (text: string): Map<string, number> => {
   return out
 }
 
+/** One `/metrics` answer, raw and parsed. */
+export interface Scrape {
+  readonly text: string
+  readonly series: Map<string, number>
+}
+
 /** Fetches `/metrics` and parses it. */
-export const scrape = async (base: string): Promise<{ readonly text: string; readonly series: Map<string, number> }> => {
+export const scrape = async (base: string): Promise<Scrape> => {
   const response = await fetch(`${base}/metrics`)
   if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`)
   const text = await response.text()
