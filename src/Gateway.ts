@@ -7,6 +7,8 @@ import { GatewayApp } from "./http/GatewayApp.js"
 import type { GatewayConfig } from "./config/GatewayConfig.js"
 import * as GatewayServer from "./http/GatewayServer.js"
 import * as LeveledLogger from "./http/LeveledLogger.js"
+import { MetricsScrape } from "./http/MetricsScrape.js"
+import * as MetricsServer from "./http/MetricsServer.js"
 import type * as PinCache from "./pinning/PinCache.js"
 import * as PinCacheRedis from "./pinning/PinCacheRedis.js"
 import { Providers } from "./providers/Providers.js"
@@ -15,6 +17,8 @@ import { CountTokens } from "./http/CountTokens.js"
 import { ResponsesHandler } from "./http/ResponsesHandler.js"
 import type { ConversationStore } from "./state/ConversationStore.js"
 import * as ConversationStorePostgres from "./state/ConversationStorePostgres.js"
+import * as RequestObserver from "./observability/RequestObserver.js"
+import * as Tracing from "./observability/Tracing.js"
 import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
 import * as Upstream from "./providers/Upstream.js"
@@ -43,6 +47,9 @@ export type Services =
   | ClientKeys
   | RateLimiter.RateLimiter
   | ConfigWatch.ConfigWatch
+  | RequestObserver.RequestObserver
+  | Tracing.Tracing
+  | MetricsScrape
 
 /** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
 export type RouterLayer = Layer.Layer<Router.Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream.Upstream>
@@ -65,7 +72,7 @@ export type StartError = WordVectorsLoadError | PinCache.PinCacheError
 
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
 export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartError, GatewayConfig> => {
-  const base = Layer.mergeAll(Providers.Default, Upstream.layer())
+  const base = Layer.mergeAll(Providers.Default, Upstream.layer(), RequestObserver.layerConfig, Tracing.layerConfig)
   const services = Layer.mergeAll(
     parts.router ?? Router.layerConfig,
     parts.pins ?? PinCacheRedis.layerConfig,
@@ -76,6 +83,7 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
     Layer.provideMerge(parts.configWatch ?? ConfigWatch.layerStatic)
   )
   return GatewayApp.Default.pipe(
+    Layer.provideMerge(MetricsScrape.Default),
     Layer.provideMerge(EmbeddingsHandler.Default),
     Layer.provideMerge(ProxyHandler.Default),
     Layer.provideMerge(ResponsesHandler.Default),
@@ -97,7 +105,7 @@ export const layerServer = (
     (options.configPath === undefined
       ? undefined
       : ConfigWatch.layerFile(options.configPath).pipe(Layer.provide(NodeFileSystem.layer)))
-  const server = GatewayServer.layer(options).pipe(
+  const server = Layer.merge(GatewayServer.layer(options), MetricsServer.layer).pipe(
     Layer.provideMerge(layerAppWith({ ...options, configWatch })),
     Layer.provide(LeveledLogger.layer)
   )

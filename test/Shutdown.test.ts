@@ -38,7 +38,7 @@ describe("the gateway process", () => {
         const url = await new Promise<string>((resolve, reject) => {
           const onData = (chunk: Buffer) => {
             output += chunk.toString()
-            const match = /listening on (http:\/\/[^\s]+)/.exec(output)
+            const match = /listening on (http:\/\/[^\s"]+)/.exec(output)
             if (match !== null) resolve(match[1]!)
           }
           child.stdout!.on("data", onData)
@@ -46,7 +46,7 @@ describe("the gateway process", () => {
           child.once("exit", (code) => reject(new Error(`exited ${code}: ${output}`)))
         })
         assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
-        assert.include(output, "ignoring Plano keys Switchyard does not implement: tracing")
+        assert.include(output, "tracing.random_sampling is set but no trace endpoint is")
         const inFlight = fetch(`${url}/v1/chat/completions`, {
           method: "POST",
           headers: { "content-type": "application/json" },

@@ -1,13 +1,14 @@
 // `npm run bench`: the gateway's own reproducible overhead benchmark, on loopback, in one run.
 //
-// usage: tsx tools/bench.ts [--quick] [--out DIR] [--gateway-cmd "CMD ARGS"] [--parts 1,2,3,4] [--pins-fill proxy]
+// usage: tsx tools/bench.ts [--quick] [--out DIR] [--gateway-cmd "CMD ARGS"] [--parts 1,2,3,4,6] [--pins-fill proxy]
 //
 // Starts, each in its own child process: a mock OpenAI upstream (tools/benchMockUpstream.ts), a bare node:http
 // baseline proxy doing the same JSON work (tools/benchBaseline.ts), and the gateway built from this checkout
 // (`node dist/main.js --config FILE --port 0`, or `--gateway-cmd`, which gets `--config FILE --port 0` appended) with
 // generated configs. Where taskset works, proxies run on CPU 0 and the mock + load generator (this process) on CPU 1.
 // Measures: (1) proxy overhead json/stream at c=1 and c=32, (2) streaming time to first token, (3) routing decision
-// time per path, (4) the pin cache at scale, (5) memory. Prints tables and writes OUT/latest.json plus a timestamped
+// time per path, (4) the pin cache at scale, (5) memory, (6) the CPU cost of metrics + access log and of tracing
+// configured with sampling 0. Prints tables and writes OUT/latest.json plus a timestamped
 // copy. Exits non-zero when any part failed to run (speed is never asserted).
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -44,7 +45,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const outDir = resolve(argValue("--out") ?? "bench-results")
 const gatewayCmdArg = argValue("--gateway-cmd")
 const pinsFill = argValue("--pins-fill") === "proxy" ? "proxy" : "decision"
-const parts = new Set((argValue("--parts") ?? "1,2,3,4").split(",").map((p) => Number(p.trim())))
+const parts = new Set((argValue("--parts") ?? "1,2,3,4,6").split(",").map((p) => Number(p.trim())))
 
 const settings = quick
   ? {
@@ -347,6 +348,13 @@ interface ScaleRow {
 }
 
 const overhead: Array<OverheadRow> = []
+const observability: Array<{
+  readonly variant: string
+  readonly mode: string
+  readonly round: number
+  readonly cpuUsPerReq: number | null
+  readonly rps: number | null
+}> = []
 const ttft: Array<TtftRow> = []
 const routing: Array<RoutingRow> = []
 const scale: Array<ScaleRow> = []
@@ -678,7 +686,98 @@ const run = async () => {
       await stop(pinsGateway)
     }
   }
+  if (parts.has(6)) await observabilityCost(mock)
   await stop(mock)
+}
+
+// Part 6: the same gateway with observability off, with metrics + access log, and with tracing configured at
+// sampling 0 (an exporter that is never called). Runs interleave (round-robin) so load from other processes on the
+// machine spreads over all variants; the median CPU µs/req per variant is compared.
+const observabilityVariants = [
+  { name: "obs-off", text: "observability:\n  access_log: false\n  metrics:\n    enabled: false\n" },
+  { name: "obs-metrics", text: "observability:\n  access_log: false\n  metrics:\n    enabled: true\n" },
+  { name: "obs-metrics+log", text: "observability:\n  access_log: true\n  metrics:\n    enabled: true\n" },
+  {
+    name: "obs-tracing-0",
+    text: "observability:\n  access_log: false\n  metrics:\n    enabled: false\n" +
+      "tracing:\n  random_sampling: 0\n  otlp_endpoint: http://127.0.0.1:9/v1/traces\n"
+  }
+] as const
+
+const observabilityCost = async (mock: ServerProcess) => {
+  log("part 6: observability cost")
+  const servers: Array<ServerProcess> = []
+  try {
+    for (const variant of observabilityVariants) {
+      const base = gatewayConfig(mock.origin, { preferences: false, maxEntries: 10_000, ttlSeconds: 600 })
+      const server = await startGateway(variant.name, base + variant.text)
+      servers.push(server)
+      for (const body of [bodies.json, bodies.stream]) {
+        await runLoad({ url: `${server.origin}/v1/chat/completions`, body, connections: 8, amount: settings.startupWarm })
+      }
+    }
+    await sleep(500)
+    // Short runs, many rounds: on a shared machine the spread between runs is larger than the effect measured.
+    const rounds = quick ? 1 : 6
+    const durationS = quick ? settings.durationS : 2
+    for (let pass = 0; pass < rounds; pass++) {
+      for (const mode of ["json", "stream"] as const) {
+        for (const server of servers) {
+          const target: Target = { name: server.name, url: `${server.origin}/v1/chat/completions`, server }
+          checkAlive(server)
+          const m = await measure(target, mock, {
+            url: target.url,
+            body: bodies[mode],
+            connections: 32,
+            durationS
+          })
+          checkLoad(`part 6 ${server.name} ${mode}`, m.load)
+          observability.push({
+            variant: server.name,
+            mode,
+            round: pass,
+            cpuUsPerReq: round1(m.cpuUsPerReq),
+            rps: round1(m.load.rps)
+          })
+          log(`  ${mode} ${server.name} round ${pass}: cpu ${round(m.cpuUsPerReq, 1) ?? "–"} µs/req`)
+        }
+      }
+    }
+  } catch (e) {
+    fail(`part 6: ${errorText(e)}`)
+  } finally {
+    await Promise.all(servers.map(stop))
+  }
+}
+
+const round1 = (x: number | undefined) => round(x, 1)
+
+/** Median CPU µs/req per variant and mode, and each variant's change over `obs-off`. */
+const observabilitySummary = () => {
+  const median = (xs: ReadonlyArray<number>) => {
+    const sorted = [...xs].sort((a, b) => a - b)
+    return sorted.length === 0 ? null : sorted[Math.floor(sorted.length / 2)]!
+  }
+  const rows: Array<{ variant: string; mode: string; medianCpuUsPerReq: number | null; vsOffPct: number | null }> = []
+  for (const mode of ["json", "stream"] as const) {
+    const med = (variant: string) =>
+      median(
+        observability.filter((r) => r.variant === variant && r.mode === mode && r.cpuUsPerReq !== null).map((r) =>
+          r.cpuUsPerReq!
+        )
+      )
+    const off = med("obs-off")
+    for (const variant of observabilityVariants) {
+      const here = med(variant.name)
+      rows.push({
+        variant: variant.name,
+        mode,
+        medianCpuUsPerReq: here,
+        vsOffPct: here === null || off === null || off === 0 ? null : round((here / off - 1) * 100, 1) ?? null
+      })
+    }
+  }
+  return rows
 }
 
 /** The pin count from the gateway's pins API (`GET /v1/routing/sessions` → `total`), when it has one. */
@@ -872,6 +971,18 @@ const report = () => {
       names.map((n) => [n, mb(idleRssKb[n]), mb(peakRssUnderLoadKb[n])])
     )
   ])
+  const obs = observabilitySummary()
+  section("6. Observability cost (c=32, median of interleaved runs, CPU µs/req of the gateway)", observability.length === 0 ? [] : [
+    table(
+      ["variant", "mode", "CPU µs/req (median)", "vs obs-off"],
+      obs.map((r) => [
+        r.variant,
+        r.mode,
+        fmt(r.medianCpuUsPerReq, 1),
+        r.vsOffPct === null ? "–" : `${r.vsOffPct > 0 ? "+" : ""}${fmt(r.vsOffPct, 1)}%`
+      ])
+    )
+  ])
   section("Failures", failures.map((f) => `- ${f.split("\n")[0]}`))
   out.push(`total ${elapsed()} s`)
   return { text: out.join("\n"), ratios }
@@ -910,6 +1021,7 @@ const main = async () => {
     routing,
     pinCache: { ...scaleInfo, rows: scale },
     memory: { idleRssKb, peakRssUnderLoadKb },
+    observability: { runs: observability, summary: observabilitySummary() },
     failures
   }
   mkdirSync(outDir, { recursive: true })

@@ -29,6 +29,17 @@ import { err, out, table } from "./CliOutput.js"
 import { route } from "./CliRoute.js"
 import { sessions } from "./CliSessions.js"
 import * as GatewayConfig from "../config/GatewayConfig.js"
+import * as JsonLogger from "../observability/JsonLogger.js"
+
+// `switchyard up` logs every request unless the config says `observability.access_log: false`.
+const withAccessLogDefault = (config: GatewayConfig.ResolvedConfig): GatewayConfig.ResolvedConfig => ({
+  ...config,
+  observability: {
+    accessLog: config.observability?.accessLog ?? true,
+    metrics: config.observability?.metrics ?? { enabled: true, port: undefined, address: undefined },
+    tracing: config.observability?.tracing ?? { randomSampling: undefined, endpoint: undefined }
+  }
+})
 
 const readVersion = (): string => {
   try {
@@ -101,9 +112,12 @@ const up = (parsed: Parsed) =>
     const Gateway = yield* loadGateway
     return yield* Layer.launch(
       Gateway.layerServer({ port, host: parsed.flags.get("host"), configPath }).pipe(
-        Layer.provide(GatewayConfig.layer(config))
+        Layer.provide(GatewayConfig.layer(withAccessLogDefault(config)))
       )
-    ).pipe(Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })))
+    ).pipe(
+      Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })),
+      Effect.provide(JsonLogger.layer())
+    )
   })
 
 const quiet = <A, E, R>(self: Effect.Effect<A, E, R>) => Logger.withMinimumLogLevel(self, LogLevel.Warning)

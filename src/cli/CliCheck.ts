@@ -163,6 +163,18 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
     `state     ${stateStorageSummary(config)}`,
     ...accessLines(config)
   )
+  const observed = config.observability
+  if (observed !== undefined) {
+    const tracing = observed.tracing
+    lines.push(
+      `metrics   ${observed.metrics.enabled ? "GET /metrics" : "off"}` +
+        (observed.metrics.port === undefined ? "" : ` (also on port ${observed.metrics.port})`) +
+        `; access log ${observed.accessLog === false ? "off" : "on with switchyard up"}`,
+      `tracing   ${
+        tracing.endpoint === undefined ? "off unless OTEL_EXPORTER_OTLP_ENDPOINT is set" : `to ${tracing.endpoint}`
+      } (sampling ${tracing.randomSampling ?? 100}%)`
+    )
+  }
   return lines
 }
 

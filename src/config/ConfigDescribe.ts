@@ -76,6 +76,18 @@ export const describe = (config: ResolvedConfig): ReadonlyArray<string> => {
       `pins API ${routing.adminKey === undefined ? "open" : "requires the admin key"}`
   )
   lines.push(`state_storage: ${stateStorageSummary(config)}`)
+  const observed = config.observability
+  if (observed !== undefined) {
+    const metrics = observed.metrics.enabled
+      ? `metrics on /metrics${observed.metrics.port === undefined ? "" : ` and port ${observed.metrics.port}`}`
+      : "metrics off"
+    const log = observed.accessLog === undefined ? "default" : observed.accessLog ? "on" : "off"
+    const tracing = observed.tracing.endpoint === undefined
+      ? "tracing via OTEL_EXPORTER_OTLP_ENDPOINT if set"
+      : `tracing to ${observed.tracing.endpoint}`
+    const sampling = observed.tracing.randomSampling ?? 100
+    lines.push(`observability: ${metrics}, access log ${log}, ${tracing} (sampling ${sampling}%)`)
+  }
   if (config.ignoredKeys.length > 0) {
     lines.push(`ignored (Switchyard does not support these keys): ${config.ignoredKeys.join(", ")}`)
   }

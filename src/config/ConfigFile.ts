@@ -8,6 +8,7 @@ import { type KeysFile, resolveAuth, resolveRateLimits } from "./ConfigAuth.js"
 import { readFile } from "node:fs/promises"
 import { dirname, resolve as resolvePath } from "node:path"
 import { resolveListener } from "./ConfigListener.js"
+import { resolveObservability, usedTracingKeys } from "./ConfigObservability.js"
 import { resolveProviders } from "./ConfigProviders.js"
 import { resolveRoutes } from "./ConfigRoutes.js"
 import { resolveRouting } from "./ConfigRouting.js"
@@ -47,12 +48,13 @@ const usedTopLevelKeys: ReadonlyArray<string> = [
   "overrides",
   "state_storage",
   "auth",
-  "ratelimits"
+  "ratelimits",
+  "tracing",
+  "observability"
 ]
 
 /** Plano top-level keys that Switchyard accepts but does not implement. */
 const ignoredTopLevelKeys: ReadonlyArray<string> = [
-  "tracing",
   "prompt_targets",
   "endpoints",
   "agents",
@@ -137,6 +139,10 @@ const scanIgnored = (raw: Record<string, unknown>): Array<Path> => {
     if (isRecord(cache) && hasOwn(cache, "url") && cache["type"] !== "redis") {
       out.push(["routing", "session_cache", "url"])
     }
+  }
+  const tracing = raw["tracing"]
+  if (isRecord(tracing)) {
+    for (const key of Object.keys(tracing)) if (!usedTracingKeys.includes(key)) out.push(["tracing", key])
   }
   const overrides = raw["overrides"]
   if (isRecord(overrides)) {
@@ -287,6 +293,7 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>, keysF
     }
   }
   const rateLimits = resolveRateLimits(tree, isDeclaredModel, complete, collector)
+  const observability = resolveObservability(tree, collector, warnings)
 
   const routed = (p: Omit<ProviderConfig, "internal">): boolean =>
     routingPreferences.some((route) =>
@@ -313,7 +320,8 @@ const build = (raw: unknown, env: ReadonlyMap<string, string | undefined>, keysF
       ignoredKeys: ignored.map(formatPath),
       warnings,
       ...(auth === undefined ? {} : { auth }),
-      ...(rateLimits === undefined ? {} : { rateLimits })
+      ...(rateLimits === undefined ? {} : { rateLimits }),
+      observability
     },
     issues: [],
     secrets

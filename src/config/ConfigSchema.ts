@@ -213,3 +213,22 @@ export const LlmRouterInput = mapping({
   timeout_ms: opt(intIn(1)),
   max_tokens: opt(intIn(1))
 })
+
+/** The `observability` block (Switchyard extension): access log and metrics. */
+export const ObservabilityInput = mapping({
+  access_log: opt(Schema.Boolean),
+  metrics: opt(mapping({
+    enabled: opt(Schema.Boolean),
+    port: opt(intIn(0, 65535)),
+    address: opt(NonEmptyString)
+  }))
+})
+
+/** Plano's `tracing` block; `otlp_endpoint` is a Switchyard extension (an OTLP/HTTP traces URL). */
+export const TracingInput = mapping({
+  random_sampling: opt(numberIn(0, 100)),
+  opentracing_grpc_endpoint: opt(NonEmptyString),
+  otlp_endpoint: opt(NonEmptyString),
+  trace_arch_internal: opt(Schema.Unknown),
+  span_attributes: opt(Schema.Unknown)
+})

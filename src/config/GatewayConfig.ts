@@ -128,6 +128,23 @@ export interface RateLimitRule {
   readonly unit: RateLimitUnit
 }
 
+/** Plano's `tracing` block, resolved. Traces are exported only when an endpoint is known (here or `OTEL_*`). */
+export interface TracingSettings {
+  /** Percentage (0–100) of requests without a sampled parent that start a trace (`random_sampling`). */
+  readonly randomSampling: number | undefined
+  /** OTLP/HTTP traces URL from the file (`otlp_endpoint`, or mapped from `opentracing_grpc_endpoint`). */
+  readonly endpoint: string | undefined
+}
+
+/** The `observability` block (Switchyard extension) and `tracing`. */
+export interface ObservabilitySettings {
+  /** One JSON line per request on stdout; undefined = the program's default (on for `switchyard up`). */
+  readonly accessLog: boolean | undefined
+  /** Prometheus metrics; `port` serves `/metrics` on its own listener as well. */
+  readonly metrics: { readonly enabled: boolean; readonly port: number | undefined; readonly address: string | undefined }
+  readonly tracing: TracingSettings
+}
+
 /** The gateway's configuration after loading, migration and validation. */
 export interface ResolvedConfig {
   readonly version: string
@@ -148,6 +165,8 @@ export interface ResolvedConfig {
   readonly auth?: AuthSettings | undefined
   /** Plano's `ratelimits`; absent = none. */
   readonly rateLimits?: ReadonlyArray<RateLimitRule> | undefined
+  /** Metrics, access log and tracing; undefined = defaults (metrics on, no tracing). */
+  readonly observability?: ObservabilitySettings | undefined
 }
 
 /** The loaded configuration. Swap it with `layer(resolved)` in tests or embedding apps. */

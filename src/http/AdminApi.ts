@@ -15,6 +15,8 @@ import * as SessionKey from "../pinning/SessionKey.js"
 import { ClientKeys } from "../auth/ClientKeys.js"
 import { isLoopback } from "../auth/Exposure.js"
 import * as Either from "effect/Either"
+import { recordPinRevoked } from "../observability/GatewayMetrics.js"
+import { MetricsScrape } from "./MetricsScrape.js"
 
 /** Headers of the CORS preflight answer (Plano §2.4, plus the session headers). */
 export const corsHeaders = {
@@ -117,6 +119,7 @@ export const layerPins = HttpLayerRouter.use((router) =>
         const key = yield* keyOf
         const removed = yield* pins.remove(key)
         if (!removed) return yield* new NotFound({ what: "Session pin" })
+        recordPinRevoked()
         return HttpServerResponse.empty({ status: 204 })
       })
     )
@@ -142,5 +145,18 @@ export const layerPins = HttpLayerRouter.use((router) =>
   })
 )
 
+/** `GET /metrics` in the Prometheus text format (absent with `observability.metrics.enabled: false`). */
+export const layerMetrics = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const scrape = yield* MetricsScrape
+    if (!scrape.enabled) return
+    yield* router.add(
+      "GET",
+      "/metrics",
+      Effect.map(scrape.render, (text) => HttpServerResponse.text(text, { contentType: scrape.contentType }))
+    )
+  })
+)
+
 /** Every route served by the `@effect/platform` app (everything but the lean proxy path). */
-export const layer = Layer.mergeAll(layerInfo, layerPins)
+export const layer = Layer.mergeAll(layerInfo, layerPins, layerMetrics)

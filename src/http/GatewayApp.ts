@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import * as AdminApi from "./AdminApi.js"
 import { renderError } from "../GatewayError.js"
 import { endpointOf, ProxyHandler } from "./ProxyHandler.js"
+import { RequestObserver } from "../observability/RequestObserver.js"
 import type { Endpoint } from "./ProxyHandler.js"
 import { CountTokens, countTokensPath, isCountTokens } from "./CountTokens.js"
 import { ResponsesHandler, responsesEndpointOf } from "./ResponsesHandler.js"
@@ -29,6 +30,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
     const responses = yield* ResponsesHandler
     const countTokens = yield* CountTokens
     const embeddings = yield* EmbeddingsHandler
+    const observer = yield* RequestObserver
 
     // Mounted in a platform server, the proxy writes straight to the Node response; the platform then sees the
     // response ended and writes nothing more.
@@ -81,6 +83,7 @@ export class GatewayApp extends Effect.Service<GatewayApp>()("switchyard/Gateway
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       const endpoint = endpointOf(req.method, req.url)
       if (endpoint !== undefined) return proxy.handle(endpoint, req, res)
+      observer.begin(req, res, undefined)
       const responsesEndpoint = responsesEndpointOf(req.method, req.url)
       if (responsesEndpoint !== undefined) responses.handle(responsesEndpoint, req, res)
       else if (isCountTokens(req.method, req.url)) countTokens.handle(req, res)

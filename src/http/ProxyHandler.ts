@@ -27,6 +27,10 @@ import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
 import { Access } from "../auth/Access.js"
 import { errorHeaders } from "../GatewayError.js"
+import { RequestObserver } from "../observability/RequestObserver.js"
+import type { RequestRecord } from "../observability/RequestObserver.js"
+import { childSpan, Tracing } from "../observability/Tracing.js"
+import { apiOf, noteSelection, sample, traced, upstreamSpan } from "./ProxyTelemetry.js"
 
 /** The endpoints served on the lean path. */
 export type Endpoint = "chat" | "messages" | "route-chat" | "route-messages"
@@ -91,6 +95,8 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const decider = yield* RouteDecider
     const upstream = yield* Upstream
     const access = yield* Access
+    const observer = yield* RequestObserver
+    const tracing = yield* Tracing
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
     const { maxBodyBytes, timeoutMs } = config.listener
@@ -130,12 +136,18 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     }
 
 
-    const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared) =>
-      Effect.map(decideKnown(prepared), (selection) => {
+    const note = (record: RequestRecord, selection: Selection, prepared: Prepared) => {
+      const { inlinePreferences, requestedModel, sessionKey } = prepared
+      noteSelection(record, selection, requestedModel, inlinePreferences !== undefined, sessionKey)
+    }
+
+    const decision = (req: IncomingMessage, res: ServerResponse, prepared: Prepared, record: RequestRecord) =>
+      Effect.map(decideKnown(prepared).pipe(childSpan("switchyard.route")), (selection) => {
+        note(record, selection, prepared)
         const answer: Record<string, unknown> = {
           models: selection.candidates.length > 0 ? selection.candidates : [selection.model],
           route: selection.route,
-          trace_id: traceIdOf(req)
+          trace_id: record.span?.traceId ?? traceIdOf(req)
         }
         if (prepared.sessionKey !== undefined) answer.session_id = SessionKey.unscoped(prepared.sessionKey).id
         answer.pinned = selection.pin === "hit"
@@ -175,6 +187,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     interface Exchange {
       readonly abort: Cancellation
       decided: Record<string, string> | undefined
+      readonly record: RequestRecord
     }
 
     /**
@@ -200,7 +213,9 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
             param: "model"
           })
         }
-        const selection = yield* decider.decide(prepared)
+        const { record } = exchange
+        const selection = yield* decider.decide(prepared).pipe(childSpan("switchyard.route"))
+        note(record, selection, prepared)
         const extraHeaders = routingHeaders(selection)
         exchange.decided = extraHeaders
         const target = selection.target
@@ -213,6 +228,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         if (Either.isLeft(payload)) {
           return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
         }
+        observer.upstreamStarted(record)
         const response = yield* Effect.tryPromise({
           try: (): Promise<UpstreamResponse> =>
             upstream.send({
@@ -224,14 +240,17 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
               signal: exchange.abort,
               timeoutMs
             }),
-          catch: (cause): GatewayError =>
-            isTimeout(cause)
+          catch: (cause): GatewayError => {
+            record.upstreamError = isTimeout(cause) ? "timeout" : "connect"
+            return isTimeout(cause)
               ? new UpstreamTimeout({ provider: target.name, timeoutMs })
               : new UpstreamUnavailable({
                 provider: target.name,
                 reason: cause instanceof Error ? cause.message : "connection failed"
               })
-        })
+          }
+        }).pipe(upstreamSpan(req, headers, target.modelId))
+        observer.upstreamAnswered(record, response.statusCode, response.body)
         const streamOptions = body.stream_options
         const plan = {
           client: api,
@@ -243,7 +262,9 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
           redact
         } as const
         const start = (finished: () => void) =>
-          relay(response, res, plan, () => {
+          relay(response, res, plan, (error) => {
+            if (error !== undefined && !exchange.abort.aborted) record.upstreamError ??= "stream_aborted"
+            observer.settle(record)
             if (!res.writableEnded) res.destroy()
             finished()
           })
@@ -266,8 +287,9 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         else sendJson(res, rendered.status, rendered.body, exchange.decided)
       })
 
-    const exchangeOf = (res: ServerResponse): Exchange => {
-      const exchange: Exchange = { abort: new Cancellation(), decided: undefined }
+    const exchangeOf = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Exchange => {
+      const record = observer.begin(req, res, apiOf(endpoint))
+      const exchange: Exchange = { abort: new Cancellation(), decided: undefined, record }
       res.once("close", () => {
         if (!res.writableFinished) exchange.abort.abort()
       })
@@ -283,20 +305,23 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
       awaitResponse: boolean
     ): Effect.Effect<void> => {
       const api = clientApiOf(endpoint)
+      exchange.record.bytesIn = raw.length
+      const sampled = sample(tracing, req)
       const run = access.admit(req, raw.length, () => prepare(endpoint, req, raw)).pipe(
         Effect.flatMap((prepared) =>
           endpoint === "chat" || endpoint === "messages"
-            ? proxy(req, res, prepared, exchange, awaitResponse)
-            : decision(req, res, prepared)
+            ? proxy(req, res, prepared, exchange, awaitResponse || sampled !== undefined)
+            : decision(req, res, prepared, exchange.record)
         )
       )
-      return run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
+      const program = run.pipe(Effect.catchAllCause(failed(api, res, exchange)))
+      return sampled === undefined ? program : traced(sampled, exchange.record, req, res, program)
     }
 
     /** The whole exchange for one request as an Effect (used by the HttpApp mount); completes when the response ends. */
     const program = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const exchange = exchangeOf(res)
+        const exchange = exchangeOf(endpoint, req, res)
         return RequestBody.read(req, maxBodyBytes).pipe(
           Effect.matchCauseEffect({
             onFailure: failed(clientApiOf(endpoint), res, exchange),
@@ -307,7 +332,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
 
     /** A Node request listener for the lean-path endpoints: the body is read on Node events, then one fiber decides. */
     const handle = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): void => {
-      const exchange = exchangeOf(res)
+      const exchange = exchangeOf(endpoint, req, res)
       RequestBody.readWith(req, maxBodyBytes, (raw) => {
         if (Either.isLeft(raw)) {
           const rendered = renderGatewayError(clientApiOf(endpoint), raw.left)

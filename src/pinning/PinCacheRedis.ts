@@ -9,6 +9,7 @@ import type { Redis } from "ioredis"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import * as PinCache from "./PinCache.js"
 import type { ListOptions, Pin, PinCacheService, PinCounter, PinListItem, PinPage, PinTarget } from "./PinCache.js"
+import { recordPinStoreError } from "../observability/GatewayMetrics.js"
 
 /** Where and how the Redis pin store keeps its pins. */
 export interface PinCacheRedisOptions {
@@ -273,6 +274,7 @@ export const make = (
     const lastWarning = yield* Ref.make({ at: Number.NEGATIVE_INFINITY, suppressed: 0 })
     const warn = (operation: string) => (error: unknown) =>
       Effect.gen(function*() {
+        recordPinStoreError("redis", operation)
         const at = now()
         const suppressed = yield* Ref.modify(lastWarning, (last) =>
           at - last.at >= warnEveryMillis

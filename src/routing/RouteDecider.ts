@@ -9,6 +9,8 @@ import { PinCache } from "../pinning/PinCache.js"
 import { Providers } from "../providers/Providers.js"
 import type { ModelTarget } from "../providers/Providers.js"
 import { modelsOf, Router } from "./Router.js"
+import { recordRouterCall } from "../observability/GatewayMetrics.js"
+import { childSpan } from "../observability/Tracing.js"
 
 /** Why a model was chosen (the `x-routing-reason` header). */
 export type RoutingReason = "routed" | "pinned" | "no_match" | "requested" | "router_error"
@@ -87,7 +89,10 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
           confidence
         })
         if (routes.length === 0) return plain("requested", null, undefined)
-        const decision = yield* router.decide(routes, input.turns())
+        const decision = yield* router.decide(routes, input.turns()).pipe(
+          childSpan("switchyard.router", { attributes: { "switchyard.router": router.kind } })
+        )
+        recordRouterCall(router.kind, decision.reason, decision.latencyMs, decision.error)
         if (decision.failed) return plain("router_error", null, undefined)
         if (decision.route === null) return plain("no_match", null, decision.confidence)
         // Inline preferences may name models this gateway does not serve; take the first one it does.
@@ -146,7 +151,7 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
         const routes = input.inlinePreferences ?? config.routingPreferences
         const key = input.sessionKey
         if (key === undefined) return yield* route(input, routes)
-        const pinned = yield* pins.get(key)
+        const pinned = yield* pins.get(key).pipe(childSpan("switchyard.pin_lookup"))
         if (Option.isSome(pinned)) {
           const hit = fromPin(pinned.value.model, pinned.value.route, routes)
           if (hit !== undefined) return hit

@@ -122,7 +122,9 @@ describe("ConfigFile", () => {
         assert.strictEqual(config.routing.sessionTtlSeconds, 600)
         assert.strictEqual(config.routing.sessionMaxEntries, 10000)
         assert.strictEqual(config.listener.port, 12000)
-        assert.deepStrictEqual(config.ignoredKeys, ["tracing"])
+        // tracing.random_sampling is read (observability); nothing in the repo's config is ignored.
+        assert.deepStrictEqual(config.ignoredKeys, [])
+        assert.strictEqual(config.observability?.tracing.randomSampling, 100)
       }))
 
     it.effect("the session-pinning demo config (session-pinning-demo.md) loads and is migrated", () =>
@@ -233,7 +235,7 @@ describe("ConfigFile", () => {
     it.effect("Plano keys Switchyard does not implement are listed in ignoredKeys", () =>
       Effect.gen(function*() {
         const config = yield* fromObject(doc({
-          tracing: { random_sampling: 10, opentracing_grpc_endpoint: "$UNSET_OTEL" },
+          tracing: { random_sampling: 10, trace_arch_internal: "$UNSET_OTEL" },
           prompt_targets: [],
           state_storage: { type: "memory" },
           listeners: [{ type: "model", name: "m", max_retries: 3 }, { type: "prompt", name: "p", port: 10000 }],
@@ -247,7 +249,6 @@ describe("ConfigFile", () => {
           overrides: { upstream_connect_timeout: "5s" }
         }))
         assert.deepStrictEqual(config.ignoredKeys, [
-          "tracing",
           "prompt_targets",
           "listeners[0].max_retries",
           "listeners[1]",
@@ -256,6 +257,7 @@ describe("ConfigFile", () => {
           "routing.model",
           "routing.route_on_user_only",
           "routing.routing_budget",
+          "tracing.trace_arch_internal",
           "overrides.upstream_connect_timeout"
         ])
       }))
@@ -811,7 +813,7 @@ describe("ConfigFile", () => {
         assert.isTrue(lines.some((l) => l.includes("$ANTHROPIC_API_KEY is not set")))
         assert.isTrue(lines.some((l) => l === "route code_generation → anthropic/claude-sonnet-4-20250514"))
         assert.isTrue(lines.some((l) => l === "router: embedded"))
-        assert.isTrue(lines.some((l) => l === "ignored (Switchyard does not support these keys): tracing"))
+        assert.isFalse(lines.some((l) => l.startsWith("ignored")))
         assert.notInclude(lines.join("\n"), "sk-visible-nowhere")
       }))
   })

@@ -17,6 +17,7 @@ export const layers: ReadonlyArray<{ readonly name: string; readonly members: Re
   { name: "providers", members: ["providers/"] },
   { name: "errors", members: ["GatewayError.ts"] },
   { name: "translation", members: ["translation/"] },
+  { name: "observability", members: ["observability/"] },
   { name: "config", members: ["config/"] },
   { name: "base", members: ["JsonValue.ts"] }
 ]
