@@ -12,6 +12,7 @@ import { Providers } from "./providers/Providers.js"
 import { ProxyHandler } from "./http/ProxyHandler.js"
 import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
+import * as TurnPins from "./pinning/TurnPins.js"
 import * as Upstream from "./providers/Upstream.js"
 import type { WordVectorsLoadError } from "./routing/WordVectors.js"
 
@@ -24,6 +25,7 @@ export type Services =
   | Upstream.Upstream
   | Router.Router
   | PinCache.PinCache
+  | TurnPins.TurnPins
 
 /** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
 export type RouterLayer = Layer.Layer<Router.Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream.Upstream>
@@ -35,6 +37,10 @@ export type PinsLayer = Layer.Layer<PinCache.PinCache, PinCache.PinCacheError, G
 export interface Parts {
   readonly router?: RouterLayer | undefined
   readonly pins?: PinsLayer | undefined
+  /** The upstream pool (a live gateway shares one across config generations). */
+  readonly upstream?: Layer.Layer<Upstream.Upstream> | undefined
+  /** The turn-pin store (default: beside the session store, as the config says). */
+  readonly turns?: Layer.Layer<TurnPins.TurnPins, PinCache.PinCacheError, GatewayConfig> | undefined
 }
 
 /** What can fail while the gateway starts. */
@@ -42,8 +48,12 @@ export type StartError = WordVectorsLoadError | PinCache.PinCacheError
 
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
 export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartError, GatewayConfig> => {
-  const base = Layer.mergeAll(Providers.Default, Upstream.layer())
-  const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCacheRedis.layerConfig).pipe(
+  const base = Layer.mergeAll(Providers.Default, parts.upstream ?? Upstream.layer())
+  const services = Layer.mergeAll(
+    parts.router ?? Router.layerConfig,
+    parts.pins ?? PinCacheRedis.layerConfig,
+    parts.turns ?? TurnPins.layerConfig
+  ).pipe(
     Layer.provideMerge(base)
   )
   return GatewayApp.Default.pipe(

@@ -2,7 +2,6 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { existsSync, readFileSync } from "node:fs"
@@ -28,7 +27,6 @@ import { CommandFailed, UsageError } from "./CliError.js"
 import { err, out, table } from "./CliOutput.js"
 import { route } from "./CliRoute.js"
 import { sessions } from "./CliSessions.js"
-import * as GatewayConfig from "../config/GatewayConfig.js"
 
 const readVersion = (): string => {
   try {
@@ -86,7 +84,7 @@ const commandHelp = (command: Command): string =>
   ].join("\n")
 
 // The server stack is most of the start-up time; only `up` loads it (`route` loads the router the same way).
-const loadGateway = Effect.promise(() => import("../Gateway.js"))
+const loadLive = Effect.promise(() => import("./CliUp.js"))
 
 const up = (parsed: Parsed) =>
   Effect.gen(function*() {
@@ -98,10 +96,12 @@ const up = (parsed: Parsed) =>
       (fromEnv === undefined ? undefined : yield* wholeNumber(fromEnv, 0, 65535, "SWITCHYARD_PORT", "up"))
     // Load first so an invalid file is reported as such (exit 2) before anything starts.
     const config = yield* loadConfig(configPath)
-    const Gateway = yield* loadGateway
-    return yield* Layer.launch(
-      Gateway.layerServer({ port, host: parsed.flags.get("host") }).pipe(Layer.provide(GatewayConfig.layer(config)))
-    ).pipe(Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })))
+    const CliUp = yield* loadLive
+    return yield* CliUp.serve(configPath, config, {
+      port,
+      host: parsed.flags.get("host"),
+      watch: !parsed.flags.has("no-watch")
+    }).pipe(Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })))
   })
 
 const quiet = <A, E, R>(self: Effect.Effect<A, E, R>) => Logger.withMinimumLogLevel(self, LogLevel.Warning)

@@ -54,7 +54,7 @@ export const resolveRouting = (
       const got = typeof cache.url === "string" ? "" : `, got ${show(cache.url)}`
       issue(at, `expected a redis:// or rediss:// URL${got}`)
     } else {
-      sessionStore = { type: "redis", url: cache.url }
+      sessionStore = { type: "redis", url: cache.url, ...(cache.key_prefix === undefined ? {} : { keyPrefix: cache.key_prefix }) }
     }
   }
 
@@ -154,6 +154,9 @@ export const resolveRouting = (
     // Only present when set, so the in-memory case keeps the settings' original shape.
     ...(sessionStore === undefined ? {} : { sessionStore }),
     adminKey,
-    router
+    router,
+    // Only present when set (defaults apply at use), so existing settings keep their shape.
+    ...(decoded.turn_affinity === undefined ? {} : { turnAffinity: decoded.turn_affinity }),
+    ...(decoded.turn_ttl_seconds === undefined ? {} : { turnTtlSeconds: decoded.turn_ttl_seconds })
   }
 }

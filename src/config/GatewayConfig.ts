@@ -62,10 +62,19 @@ export interface RoutingSettings {
   /** A request header whose value scopes session keys (e.g. a tenant id). */
   readonly sessionScopeHeader: string | undefined
   /** A shared session store (`routing.session_cache.type: redis`); undefined = the in-memory store. */
-  readonly sessionStore?: { readonly type: "redis"; readonly url: string } | undefined
+  readonly sessionStore?: {
+    readonly type: "redis"
+    readonly url: string
+    /** `session_cache.key_prefix`: keeps several deployments apart on one Redis (default Plano's prefix). */
+    readonly keyPrefix?: string | undefined
+  } | undefined
   /** Bearer key guarding the pins API; undefined = open. */
   readonly adminKey: Redacted.Redacted<string> | undefined
   readonly router: RouterSettings
+  /** Replay a turn's model for requests that continue it without a session id (default true). */
+  readonly turnAffinity?: boolean | undefined
+  /** Idle TTL of turn pins (default 300 s). */
+  readonly turnTtlSeconds?: number | undefined
 }
 
 export interface ListenerConfig {
