@@ -64,9 +64,8 @@ return out
 `
 )
 
-// KEYS: data key, lru zset. ARGV: now, ttl seconds, member, value, expiry cutoff, max entries, prefix, generation
-// ('' = none). Returns {evicted live pins, removed expired members}, or {0, removed, kept value} when a pin of the same
-// or a newer generation is in place (an older replica never overwrites a newer one's pin; of equals the first wins).
+// KEYS: data key, lru zset. ARGV: now, ttl, member, value, expiry cutoff, max entries, prefix, generation ('' = none).
+// Returns {evicted, expired}, or {0, expired, kept value} when a pin of the same or a newer generation is in place.
 const putScript = script(
   dataKeyLua + isPinLua + `
 local expired = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
@@ -171,9 +170,7 @@ export const decodeValue = (raw: string, now: number): Pin | undefined => {
     lastUsedAt,
     hits: finite(value["hits"]) ?? 0
   }
-  const generation = finite(value["generation"])
-  const provider = value["provider"]
-  const modelId = value["model_id"]
+  const [generation, provider, modelId] = [finite(value["generation"]), value["provider"], value["model_id"]]
   return generation !== undefined && typeof provider === "string" && typeof modelId === "string"
     ? { ...pin, origin: { generation, provider, modelId } }
     : pin
