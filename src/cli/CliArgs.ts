@@ -66,9 +66,15 @@ export const commands: ReadonlyArray<Command> = [
   },
   {
     name: "check",
-    usage: ["switchyard check <config.yaml>"],
+    usage: ["switchyard check <config.yaml> [--against URL | --pins FILE]"],
     summary: "validate a config; print its providers and routes; warn about keys and vague or overlapping routes",
-    flags: [configFlag, helpFlag]
+    flags: [
+      configFlag,
+      { name: "against", value: "URL", help: "list the live pins of the gateway at URL this config would drop" },
+      { name: "pins", value: "FILE", help: "the same for pins saved from the pins API (GET /v1/routing/sessions)" },
+      adminKeyFlag,
+      helpFlag
+    ]
   },
   {
     name: "route",

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import type { Parsed } from "./CliArgs.js"
 import { configPathOf, loadConfig, tooMany } from "./CliArgs.js"
+import { checkPins } from "./CliCheckPins.js"
 import { out, pad, table } from "./CliOutput.js"
 import type { ProviderConfig, ResolvedConfig, RoutePreference } from "../config/GatewayConfig.js"
 import { catalog, keyOptional } from "../config/ProviderCatalog.js"
@@ -133,7 +134,13 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
   return lines
 }
 
-/** `switchyard check`: validates a config, prints its summary and its warnings. */
+const pinLines = (parsed: Parsed, config: ResolvedConfig) =>
+  Effect.map(checkPins(parsed, config), ({ dropped, source, total }) => [
+    `pins of ${source}: ${total - dropped.length} kept, ${dropped.length} dropped on reload`,
+    ...table(dropped.map(([session, why]) => [session, why]))
+  ])
+
+/** `switchyard check`: validates a config, prints its summary and its warnings (and, asked, the pins it drops). */
 export const check = (parsed: Parsed) =>
   Effect.gen(function*() {
     if (parsed.flags.has("config")) yield* tooMany(parsed, 0, "check")
@@ -145,5 +152,6 @@ export const check = (parsed: Parsed) =>
     lines.push("")
     if (warnings.length === 0) lines.push("no warnings")
     else lines.push(`warnings (${warnings.length}):`, ...warnings.map((w) => `  ! ${w}`))
+    if (parsed.flags.has("against") || parsed.flags.has("pins")) lines.push("", ...(yield* pinLines(parsed, config)))
     yield* out(lines.join("\n"))
   })
