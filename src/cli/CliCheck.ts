@@ -129,7 +129,11 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
       ? `router    embedded${router.threshold === undefined ? "" : ` (threshold ${router.threshold})`}`
       : `router    llm via ${router.model} (timeout ${formatMs(router.timeoutMs)})`,
     `sessions  idle ttl ${routing.sessionTtlSeconds} s, at most ${routing.sessionMaxEntries} pins${scope}; ` +
-      `pins API ${routing.adminKey === undefined ? "open" : "needs the admin key"}`
+      `pins API ${routing.adminKey === undefined ? "open" : "needs the admin key"}`,
+    routing.turnAffinity === false
+      ? "turns     no turn affinity (requests without a session id are routed one by one)"
+      : `turns     a turn's tool calls keep its model without a session id (turn pins idle ttl ` +
+        `${routing.turnTtlSeconds ?? 300} s)`
   )
   return lines
 }
