@@ -15,4 +15,6 @@ const server = createServer((client) => {
   client.on("error", close)
   upstream.on("error", close)
 })
-server.listen(listen, "127.0.0.1", () => process.stdout.write(`balancer on 127.0.0.1:${listen} -> ${backends.join(", ")}\n`))
+server.listen(listen, "127.0.0.1", () => {
+  process.stdout.write(`balancer on 127.0.0.1:${listen} -> ${backends.join(", ")}\n`)
+})

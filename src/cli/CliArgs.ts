@@ -60,7 +60,10 @@ export const commands: ReadonlyArray<Command> = [
       configFlag,
       { name: "port", short: "p", value: "N", help: "listen port (default: $SWITCHYARD_PORT, else the config's port)" },
       { name: "host", value: "H", help: "listen address (default: the config's listener address)" },
-      { name: "no-watch", help: "do not reload when the config file changes (SIGHUP and the reload endpoint still do)" },
+      {
+        name: "no-watch",
+        help: "do not reload when the config file changes (SIGHUP and the reload endpoint still do)"
+      },
       helpFlag
     ]
   },

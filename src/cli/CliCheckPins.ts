@@ -88,7 +88,10 @@ export const checkPins = (parsed: Parsed, config: ResolvedConfig) =>
         catch: () => new CommandFailed({ message: `cannot read ${file}` })
       }).pipe(Effect.flatMap((text) => decode(text, file)), Effect.map((page) => page.data))
       : yield* livePins(against ?? "", adminKey)
-    const providers = yield* Effect.provide(Providers, Providers.Default.pipe(Layer.provide(GatewayConfig.layer(config))))
+    const providers = yield* Effect.provide(
+      Providers,
+      Providers.Default.pipe(Layer.provide(GatewayConfig.layer(config)))
+    )
     const dropped: Array<readonly [string, string]> = []
     for (const json of pins) {
       const pin = toPin(json)

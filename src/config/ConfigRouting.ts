@@ -54,7 +54,8 @@ export const resolveRouting = (
       const got = typeof cache.url === "string" ? "" : `, got ${show(cache.url)}`
       issue(at, `expected a redis:// or rediss:// URL${got}`)
     } else {
-      sessionStore = { type: "redis", url: cache.url, ...(cache.key_prefix === undefined ? {} : { keyPrefix: cache.key_prefix }) }
+      const keyPrefix = cache.key_prefix
+      sessionStore = { type: "redis", url: cache.url, ...(keyPrefix === undefined ? {} : { keyPrefix }) }
     }
   }
 

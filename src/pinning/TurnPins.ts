@@ -38,7 +38,8 @@ export const layerConfig: Layer.Layer<TurnPins, PinCache.PinCacheError, GatewayC
     const store = routing.sessionStore
     if (routing.turnAffinity === false) return yield* PinCache.make({ ttlSeconds, maxEntries: 1 })
     if (store?.type === "redis") {
-      return yield* PinCacheRedis.make({ url: store.url, ttlSeconds, maxEntries, keyPrefix: keyPrefixOf(store.keyPrefix) })
+      const keyPrefix = keyPrefixOf(store.keyPrefix)
+      return yield* PinCacheRedis.make({ url: store.url, ttlSeconds, maxEntries, keyPrefix })
     }
     return yield* PinCache.make({ ttlSeconds, maxEntries, sweepIntervalSeconds: Math.min(60, ttlSeconds) })
   })

@@ -211,7 +211,9 @@ export const make = (path: string, options: LiveOptions = {}) =>
         for (const warning of warnings) yield* Effect.logWarning(warning)
         return { generation: number, previousGeneration: old.number, kept, dropped, warnings }
       }).pipe(
-        Effect.tapError((error) => Effect.logWarning("config reload rejected; the running config stays", error.message)),
+        Effect.tapError((error) =>
+          Effect.logWarning("config reload rejected; the running config stays", error.message)
+        ),
         Effect.annotateLogs({ service: "LiveGateway", path })
       )
     )

@@ -12,7 +12,8 @@ const REASONING = "Compare PostgreSQL and MongoDB for an e-commerce platform and
 const configOf = (upstream: string, code: string, providers: ReadonlyArray<string>) => `version: v0.4.0
 listeners: [{ type: model, name: model_listener, port: 12000, address: 127.0.0.1 }]
 model_providers:
-${providers.map((p) => `  - model: ${p}\n    base_url: ${upstream}\n    access_key: test-key\n`).join("")}routing_preferences:
+${providers.map((p) => `  - model: ${p}\n    base_url: ${upstream}\n    access_key: test-key\n`).join("")}\
+routing_preferences:
   - name: code_generation
     description: generating new code, writing functions, or creating boilerplate
     models: [${code}]
@@ -23,7 +24,8 @@ ${providers.map((p) => `  - model: ${p}\n    base_url: ${upstream}\n    access_k
 
 const cli = (args: ReadonlyArray<string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ["dist/main.js", ...args], { env: { PATH: process.env.PATH ?? "" } }, (error, stdout, stderr) =>
+    const env = { PATH: process.env.PATH ?? "" }
+    execFile(process.execPath, ["dist/main.js", ...args], { env }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }))
   })
 

@@ -173,7 +173,8 @@ describe("live config reload", () => {
     const named = (id: string) =>
       configOf(mock.url, { providers: ["openai/gpt-4o-mini", "openai/gpt-4.1"], code: "coder" }).replace(
         "routing_preferences:",
-        `  - name: coder\n    model: openai/${id}\n    base_url: ${mock.url}\n    access_key: test-key\nrouting_preferences:`
+        `  - name: coder\n    model: openai/${id}\n    base_url: ${mock.url}\n    access_key: test-key\n` +
+          "routing_preferences:"
       )
     const live = await startLive(named("gpt-4o"))
     try {

@@ -75,7 +75,8 @@ const freePort = () =>
   })
 
 const startRedis = async (port: number): Promise<ChildProcess> => {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+  const child = spawn("redis-server", args)
   const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
   probe.on("error", () => {})
   for (let i = 0; i < 100; i++) {

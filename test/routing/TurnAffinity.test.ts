@@ -92,7 +92,7 @@ describe("turn-aware routing without a session id", () => {
   })
   afterAll(() => mock.close())
 
-  it("a chat tool loop keeps the turn's model while tool outputs alternate intents; a new user turn re-routes", async () => {
+  it("a chat tool loop keeps the turn's model while tool outputs alternate; a new user turn re-routes", async () => {
     const calls = { n: 0 }
     const gateway = await startGateway(configOf(mock.url), { router: intentRouter(calls) })
     try {
