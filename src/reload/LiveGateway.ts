@@ -208,7 +208,7 @@ export const make = (path: string, options: LiveOptions = {}) =>
         yield* Effect.logInfo("config reloaded").pipe(
           Effect.annotateLogs({ generation: number, previous: old.number, pinsKept: kept, pinsDropped: dropped })
         )
-        for (const warning of warnings) yield* Effect.logWarning(warning)
+        for (const warning of [...warnings, ...loaded.warnings]) yield* Effect.logWarning(warning)
         return { generation: number, previousGeneration: old.number, kept, dropped, warnings }
       }).pipe(
         Effect.tapError((error) =>
