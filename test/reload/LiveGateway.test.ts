@@ -1,6 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import OpenAI from "openai"
-import { openAiJson, startMock } from "../support/MockUpstream.js"
+import { openAiJson, openAiStream, startMock } from "../support/MockUpstream.js"
 import type { MockUpstream } from "../support/MockUpstream.js"
 import { configFile, spawnGateway, startLive } from "../support/LiveTestGateway.js"
 import { routingOf } from "../support/RoutingHeaders.js"
@@ -213,6 +213,41 @@ describe("live config reload", () => {
       assert.strictEqual((await ask(live.url, CODE)).model, "openai/gpt-4o")
     } finally {
       await live.close()
+    }
+  })
+
+  it("an in-flight streamed request finishes on the old config while new requests use the new one", async () => {
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const gated = await startMock((req, res, raw) => {
+      const model = String(req.body.model)
+      if (model === "gpt-4o") return openAiStream(["served ", "by ", "gpt-4o"], () => gate)(req, res, raw)
+      return openAiJson()(req, res, raw)
+    })
+    const live = await startLive(configOf(gated.url))
+    try {
+      const client = new OpenAI({ baseURL: `${live.url}/v1`, apiKey: "unused", maxRetries: 0 })
+      const { data: stream, response } = await client.chat.completions.create({
+        model: "openai/gpt-4o-mini",
+        messages: [{ role: "user", content: CODE }],
+        stream: true
+      }).withResponse()
+      assert.strictEqual(response.headers.get("x-routing-model"), "openai/gpt-4o")
+      // The new config does not even serve gpt-4o: the stream still ends on the generation it started on.
+      const providers = ["openai/gpt-4o-mini", "openai/gpt-4.1"]
+      await live.file.write(configOf(gated.url, { code: "openai/gpt-4.1", providers }))
+      assert.strictEqual((await live.reload()).status, 200)
+      assert.strictEqual((await ask(live.url, CODE)).model, "openai/gpt-4.1")
+      release()
+      let text = ""
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ""
+      assert.strictEqual(text, "served by gpt-4o")
+    } finally {
+      release()
+      await live.close()
+      await gated.close()
     }
   })
 

@@ -145,7 +145,8 @@ describe("replicas sharing pins in Redis", () => {
   }
 
   it("a session started on A and continued on B keeps its model", async () => {
-    const { a, b, close } = await pair(configOf(mock.url, "redis://127.0.0.1:6379", prefix, "openai/gpt-4o", gpt4o(mock.url)))
+    const yaml = configOf(mock.url, "redis://127.0.0.1:6379", prefix, "openai/gpt-4o", gpt4o(mock.url))
+    const { a, b, close } = await pair(yaml)
     try {
       const first = await ask(a.url, CODE, "handoff-1")
       assert.deepStrictEqual([first.model, first.pin], ["openai/gpt-4o", "created"])
@@ -160,7 +161,8 @@ describe("replicas sharing pins in Redis", () => {
   })
 
   it("200 concurrent first requests of one session split across A and B get one model", async () => {
-    const { a, b, close } = await pair(configOf(mock.url, "redis://127.0.0.1:6379", prefix, "openai/gpt-4o", gpt4o(mock.url)))
+    const yaml = configOf(mock.url, "redis://127.0.0.1:6379", prefix, "openai/gpt-4o", gpt4o(mock.url))
+    const { a, b, close } = await pair(yaml)
     try {
       for (const session of ["burst-1", "burst-2", "burst-3"]) {
         // A sees code prompts, B reasoning ones: routed independently they would disagree.
@@ -215,7 +217,8 @@ describe("replicas sharing pins in Redis", () => {
       await stopRedis(redis)
       // Every request still answers; without the shared store each replica decides on its own.
       const during = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => ask(i % 2 === 0 ? a.url : b.url, i % 2 === 0 ? CODE : REASONING, "outage-2"))
+        Array.from({ length: 20 }, (_, i) =>
+          i % 2 === 0 ? ask(a.url, CODE, "outage-2") : ask(b.url, REASONING, "outage-2"))
       )
       assert.strictEqual(during.length, 20)
       for (const step of during) assert.oneOf(step.model, ["openai/gpt-4o", "openai/gpt-4.1"])
