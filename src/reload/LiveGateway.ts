@@ -163,7 +163,8 @@ export const make = (path: string, options: LiveOptions = {}) =>
       drained(old).pipe(
         Effect.timeout(options.drainTimeoutMs ?? old.config.listener.timeoutMs),
         Effect.ignore,
-        Effect.zipRight(Scope.close(old.scope, Exit.void)),
+        // Also on interruption (the gateway stopping first), so a replaced generation never outlives the layer.
+        Effect.ensuring(Scope.close(old.scope, Exit.void)),
         Effect.zipRight(Effect.logDebug("closed a replaced config generation")),
         Effect.annotateLogs({ service: "LiveGateway", generation: old.number }),
         Effect.forkIn(layerScope),
