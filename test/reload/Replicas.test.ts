@@ -155,6 +155,27 @@ describe("replicas sharing pins in Redis", () => {
       assert.deepStrictEqual([onB.model, onB.reason, onB.pin], ["openai/gpt-4o", "pinned", "hit"])
       const back = await ask(a.url, REASONING, "handoff-1")
       assert.strictEqual(back.model, "openai/gpt-4o")
+
+      // Without a session id: a turn started on A and continued (a tool result) on B replays A's model.
+      const turn = [{ role: "user", content: `${CODE} (${prefix})` }] as Array<Record<string, unknown>>
+      const post = (url: string) =>
+        fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: turn })
+        }).then(routingOf)
+      const started = await post(a.url)
+      assert.deepStrictEqual([started.model, started.reason], ["openai/gpt-4o", "routed"])
+      turn.push(
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{}" } }]
+        },
+        { role: "tool", tool_call_id: "c1", content: REASONING }
+      )
+      const replayed = await post(b.url)
+      assert.deepStrictEqual([replayed.model, replayed.reason], ["openai/gpt-4o", "turn_replay"])
     } finally {
       await close()
     }
