@@ -140,11 +140,11 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
      * Pins a decision; when the store keeps another pin (a replica decided first, or runs a newer config), that pin
      * wins so every replica serves one model.
      */
-    const store = (store: PinCacheService, key: string, decided: Decided, routes: ReadonlyArray<RoutePreference>) =>
+    const store = (into: PinCacheService, key: string, decided: Decided, routes: ReadonlyArray<RoutePreference>) =>
       Effect.gen(function*() {
         const target = decided.target!
         const origin = generation === undefined ? undefined : originOf(generation, target)
-        const stored = yield* store.put(key, { model: decided.model, route: decided.route, ...(origin && { origin }) })
+        const stored = yield* into.put(key, { model: decided.model, route: decided.route, ...(origin && { origin }) })
         if (stored.model === decided.model) return undefined
         return fromPin(stored.model, stored.route, routes)
       })
