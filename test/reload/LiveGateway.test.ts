@@ -253,13 +253,23 @@ describe("live config reload", () => {
 
   it("100 concurrent requests during 20 reloads: none fails, each is served by the old or the new config", async () => {
     const slow = await startMock((req, res, raw) => {
-      setTimeout(() => void openAiJson()(req, res, raw), 5 + Math.floor(Math.random() * 40))
+      setTimeout(() => void openAiJson()(req, res, raw), 50 + Math.floor(Math.random() * 200))
     })
     const versions = [configOf(slow.url), configOf(slow.url, { code: "openai/gpt-4.1" })]
     const live = await startLive(versions[0]!)
     try {
+      // Five requests start after each reload (the first five at once), each held 50–250 ms upstream, so the 100
+      // overlap one another and the reloads however slow the machine is.
+      const reloaded = Array.from({ length: 20 }, () => {
+        let done: () => void = () => undefined
+        const promise = new Promise<void>((resolve) => {
+          done = resolve
+        })
+        return { promise, done }
+      })
       const requests = Array.from({ length: 100 }, async (_, i) => {
-        await new Promise((r) => setTimeout(r, i * 4))
+        const wave = Math.floor(i / 5)
+        if (wave > 0) await reloaded[wave - 1]!.promise
         return ask(live.url, CODE)
       })
       const reloads = (async () => {
@@ -267,7 +277,7 @@ describe("live config reload", () => {
         for (let i = 1; i <= 20; i++) {
           await live.file.write(versions[i % 2]!)
           answers.push(await live.reload())
-          await new Promise((r) => setTimeout(r, 10))
+          reloaded[i - 1]!.done()
         }
         return answers
       })()
