@@ -21,6 +21,7 @@ import * as RequestObserver from "./observability/RequestObserver.js"
 import * as Tracing from "./observability/Tracing.js"
 import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
+import * as TurnPins from "./pinning/TurnPins.js"
 import * as Upstream from "./providers/Upstream.js"
 import type { WordVectorsLoadError } from "./routing/WordVectors.js"
 import { Access } from "./auth/Access.js"
@@ -50,6 +51,7 @@ export type Services =
   | RequestObserver.RequestObserver
   | Tracing.Tracing
   | MetricsScrape
+  | TurnPins.TurnPins
 
 /** A router layer may use the config, the providers and the upstream pool (as the LLM router does). */
 export type RouterLayer = Layer.Layer<Router.Router, WordVectorsLoadError, GatewayConfig | Providers | Upstream.Upstream>
@@ -65,6 +67,12 @@ export interface Parts {
   readonly configWatch?: Layer.Layer<ConfigWatch.ConfigWatch> | undefined
   /** The rate-limit store (default: Redis when the session store is Redis, else memory). */
   readonly rateLimiter?: Layer.Layer<RateLimiter.RateLimiter, never, GatewayConfig> | undefined
+  /** The upstream pool (a live gateway shares one across config generations). */
+  readonly upstream?: Layer.Layer<Upstream.Upstream> | undefined
+  /** The turn-pin store (default: beside the session store, as the config says). */
+  readonly turns?: Layer.Layer<TurnPins.TurnPins, PinCache.PinCacheError, GatewayConfig> | undefined
+  /** Where `/v1/responses` conversation state lives (default: as `state_storage` says). */
+  readonly conversations?: Layer.Layer<ConversationStore, never, GatewayConfig> | undefined
 }
 
 /** What can fail while the gateway starts. */
@@ -72,11 +80,17 @@ export type StartError = WordVectorsLoadError | PinCache.PinCacheError
 
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
 export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartError, GatewayConfig> => {
-  const base = Layer.mergeAll(Providers.Default, Upstream.layer(), RequestObserver.layerConfig, Tracing.layerConfig)
+  const base = Layer.mergeAll(
+    Providers.Default,
+    parts.upstream ?? Upstream.layer(),
+    RequestObserver.layerConfig,
+    Tracing.layerConfig
+  )
   const services = Layer.mergeAll(
     parts.router ?? Router.layerConfig,
     parts.pins ?? PinCacheRedis.layerConfig,
-    ConversationStorePostgres.layerConfig
+    parts.turns ?? TurnPins.layerConfig,
+    parts.conversations ?? ConversationStorePostgres.layerConfig
   ).pipe(Layer.provideMerge(base))
   const access = Access.Default.pipe(
     Layer.provideMerge(Layer.mergeAll(ClientKeys.Default, parts.rateLimiter ?? RateLimiter.layerConfig)),

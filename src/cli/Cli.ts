@@ -2,7 +2,6 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { existsSync, readFileSync } from "node:fs"
@@ -97,7 +96,7 @@ const commandHelp = (command: Command): string =>
   ].join("\n")
 
 // The server stack is most of the start-up time; only `up` loads it (`route` loads the router the same way).
-const loadGateway = Effect.promise(() => import("../Gateway.js"))
+const loadLive = Effect.promise(() => import("./CliUp.js"))
 
 const up = (parsed: Parsed) =>
   Effect.gen(function*() {
@@ -109,12 +108,12 @@ const up = (parsed: Parsed) =>
       (fromEnv === undefined ? undefined : yield* wholeNumber(fromEnv, 0, 65535, "SWITCHYARD_PORT", "up"))
     // Load first so an invalid file is reported as such (exit 2) before anything starts.
     const config = yield* loadConfig(configPath)
-    const Gateway = yield* loadGateway
-    return yield* Layer.launch(
-      Gateway.layerServer({ port, host: parsed.flags.get("host"), configPath }).pipe(
-        Layer.provide(GatewayConfig.layer(withAccessLogDefault(config)))
-      )
-    ).pipe(
+    const CliUp = yield* loadLive
+    return yield* CliUp.serve(configPath, withAccessLogDefault(config), {
+      port,
+      host: parsed.flags.get("host"),
+      watch: !parsed.flags.has("no-watch")
+    }).pipe(
       Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })),
       Effect.provide(JsonLogger.layer())
     )

@@ -60,14 +60,24 @@ export const commands: ReadonlyArray<Command> = [
       configFlag,
       { name: "port", short: "p", value: "N", help: "listen port (default: $SWITCHYARD_PORT, else the config's port)" },
       { name: "host", value: "H", help: "listen address (default: the config's listener address)" },
+      {
+        name: "no-watch",
+        help: "do not reload when the config file changes (SIGHUP and the reload endpoint still do)"
+      },
       helpFlag
     ]
   },
   {
     name: "check",
-    usage: ["switchyard check <config.yaml>"],
+    usage: ["switchyard check <config.yaml> [--against URL | --pins FILE]"],
     summary: "validate a config; print its providers and routes; warn about keys and vague or overlapping routes",
-    flags: [configFlag, helpFlag]
+    flags: [
+      configFlag,
+      { name: "against", value: "URL", help: "list the live pins of the gateway at URL this config would drop" },
+      { name: "pins", value: "FILE", help: "the same for pins saved from the pins API (GET /v1/routing/sessions)" },
+      adminKeyFlag,
+      helpFlag
+    ]
   },
   {
     name: "route",

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import type { Parsed } from "./CliArgs.js"
 import { configPathOf, loadConfig, tooMany } from "./CliArgs.js"
+import { checkPins } from "./CliCheckPins.js"
 import { out, pad, table } from "./CliOutput.js"
 import { stateStorageSummary } from "../config/ConfigDescribe.js"
 import type { ProviderConfig, ResolvedConfig, RoutePreference } from "../config/GatewayConfig.js"
@@ -161,7 +162,11 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
     `sessions  idle ttl ${routing.sessionTtlSeconds} s, at most ${routing.sessionMaxEntries} pins${scope}; ` +
       `pins API ${routing.adminKey === undefined ? "open" : "needs the admin key"}`,
     `state     ${stateStorageSummary(config)}`,
-    ...accessLines(config)
+    ...accessLines(config),
+    routing.turnAffinity === false
+      ? "turns     no turn affinity (requests without a session id are routed one by one)"
+      : `turns     a turn's tool calls keep its model without a session id (turn pins idle ttl ` +
+        `${routing.turnTtlSeconds ?? 300} s)`
   )
   const observed = config.observability
   if (observed !== undefined) {
@@ -178,7 +183,13 @@ const describeConfig = (path: string, config: ResolvedConfig): Array<string> => 
   return lines
 }
 
-/** `switchyard check`: validates a config, prints its summary and its warnings. */
+const pinLines = (parsed: Parsed, config: ResolvedConfig) =>
+  Effect.map(checkPins(parsed, config), ({ dropped, source, total }) => [
+    `pins of ${source}: ${total - dropped.length} kept, ${dropped.length} dropped on reload`,
+    ...table(dropped.map(([session, why]) => [session, why]))
+  ])
+
+/** `switchyard check`: validates a config, prints its summary and its warnings (and, asked, the pins it drops). */
 export const check = (parsed: Parsed) =>
   Effect.gen(function*() {
     if (parsed.flags.has("config")) yield* tooMany(parsed, 0, "check")
@@ -190,5 +201,6 @@ export const check = (parsed: Parsed) =>
     lines.push("")
     if (warnings.length === 0) lines.push("no warnings")
     else lines.push(`warnings (${warnings.length}):`, ...warnings.map((w) => `  ! ${w}`))
+    if (parsed.flags.has("against") || parsed.flags.has("pins")) lines.push("", ...(yield* pinLines(parsed, config)))
     yield* out(lines.join("\n"))
   })

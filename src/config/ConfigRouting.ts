@@ -54,10 +54,12 @@ export const resolveRouting = (
       const got = typeof cache.url === "string" ? "" : `, got ${show(cache.url)}`
       issue(at, `expected a redis:// or rediss:// URL${got}`)
     } else {
+      const keyPrefix = cache.key_prefix
       sessionStore = {
         type: "redis",
         url: cache.url,
-        ...(cache.command_timeout_ms === undefined ? {} : { commandTimeoutMs: cache.command_timeout_ms })
+        ...(cache.command_timeout_ms === undefined ? {} : { commandTimeoutMs: cache.command_timeout_ms }),
+        ...(keyPrefix === undefined ? {} : { keyPrefix })
       }
     }
   }
@@ -158,6 +160,9 @@ export const resolveRouting = (
     // Only present when set, so the in-memory case keeps the settings' original shape.
     ...(sessionStore === undefined ? {} : { sessionStore }),
     adminKey,
-    router
+    router,
+    // Only present when set (defaults apply at use), so existing settings keep their shape.
+    ...(decoded.turn_affinity === undefined ? {} : { turnAffinity: decoded.turn_affinity }),
+    ...(decoded.turn_ttl_seconds === undefined ? {} : { turnTtlSeconds: decoded.turn_ttl_seconds })
   }
 }

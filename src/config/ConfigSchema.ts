@@ -12,7 +12,8 @@ export const defaults = {
   sessionMaxEntries: 10_000,
   sessionSweepIntervalSeconds: 60,
   routerTimeoutMs: 3000,
-  routerMaxTokens: 2048
+  routerMaxTokens: 2048,
+  turnTtlSeconds: 300
 } as const
 
 /** True for a YAML mapping (not a list, not null). */
@@ -192,14 +193,17 @@ export const RoutingInput = mapping({
     type: opt(oneOf(["memory", "redis"])),
     url: opt(Schema.Unknown),
     tenant_header: opt(HeaderName),
-    command_timeout_ms: opt(intIn(1))
+    command_timeout_ms: opt(intIn(1)),
+    key_prefix: opt(NonEmptyString)
   })),
   admin_key: opt(Schema.String),
   router: opt(Schema.Unknown),
   llm_provider: opt(Schema.Unknown),
   model: opt(Schema.Unknown),
   route_on_user_only: opt(Schema.Unknown),
-  routing_budget: opt(Schema.Unknown)
+  routing_budget: opt(Schema.Unknown),
+  turn_affinity: opt(Schema.Boolean),
+  turn_ttl_seconds: opt(intIn(1))
 })
 export type RoutingInput = typeof RoutingInput.Type
 

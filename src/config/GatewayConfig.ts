@@ -67,10 +67,16 @@ export interface RoutingSettings {
     readonly url: string
     /** `routing.session_cache.command_timeout_ms`: the longest a request waits on Redis (default 250). */
     readonly commandTimeoutMs?: number | undefined
+    /** `session_cache.key_prefix`: keeps several deployments apart on one Redis (default Plano's prefix). */
+    readonly keyPrefix?: string | undefined
   } | undefined
   /** Bearer key guarding the pins API; undefined = open. */
   readonly adminKey: Redacted.Redacted<string> | undefined
   readonly router: RouterSettings
+  /** Replay a turn's model for requests that continue it without a session id (default true). */
+  readonly turnAffinity?: boolean | undefined
+  /** Idle TTL of turn pins (default 300 s). */
+  readonly turnTtlSeconds?: number | undefined
 }
 
 export interface ListenerConfig {

@@ -39,7 +39,10 @@ const pinJson = (key: string, pin: Pin, expiresAt: number) => {
     created_at: iso(pin.createdAt),
     last_used_at: iso(pin.lastUsedAt),
     expires_at: iso(expiresAt),
-    hits: pin.hits
+    hits: pin.hits,
+    ...(pin.origin === undefined
+      ? {}
+      : { generation: pin.origin.generation, provider: pin.origin.provider, model_id: pin.origin.modelId })
   }
 }
 

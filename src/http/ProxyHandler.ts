@@ -23,6 +23,7 @@ import { relay, writeJson } from "./ResponseRelay.js"
 import { RouteDecider } from "../routing/RouteDecider.js"
 import type { DecisionInput, Selection } from "../routing/RouteDecider.js"
 import * as SessionKey from "../pinning/SessionKey.js"
+import * as TurnKey from "../routing/TurnKey.js"
 import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
 import { Access } from "../auth/Access.js"
@@ -125,13 +126,15 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
       if (Either.isLeft(session)) return Either.left(session.left)
       const requestedModel = typeof body.model === "string" && body.model.length > 0 ? body.model : undefined
       const turns = () => api === "openai" ? fromChatMessages(body.messages) : fromMessagesRequest(body)
+      const turn = () => api === "openai" ? TurnKey.ofChat(body.messages) : TurnKey.ofMessages(body)
       return Either.right({
         api,
         body,
         inlinePreferences: inline.right,
         sessionKey: session.right,
         requestedModel,
-        turns
+        turns,
+        turn
       })
     }
 

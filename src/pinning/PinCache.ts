@@ -9,11 +9,11 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { GatewayConfig } from "../config/GatewayConfig.js"
-import type { Pin, PinCounter, PinPage, PinTarget } from "./PinStore.js"
+import type { Pin, PinCounter, PinOrigin, PinPage, PinTarget } from "./PinStore.js"
 import { PinStore } from "./PinStore.js"
 
 export { PinStore } from "./PinStore.js"
-export type { Pin, PinCounter, PinListItem, PinPage, PinTarget } from "./PinStore.js"
+export type { Pin, PinCounter, PinListItem, PinOrigin, PinPage, PinTarget } from "./PinStore.js"
 
 /** Sizing of the in-memory pin cache. */
 export interface PinCacheOptions {
@@ -105,6 +105,13 @@ export const metrics: Readonly<Record<PinCounter, Metric.Metric.Counter<number>>
   })
 }
 
+/**
+ * The pin a decided `put` must leave in place: one of the same or a newer config generation (a replica on an older
+ * config never overwrites a newer one's pin, and of two equal ones the first written wins).
+ */
+export const keepNewer = (existing: Pin | undefined, origin: PinOrigin): Pin | undefined =>
+  existing?.origin !== undefined && existing.origin.generation >= origin.generation ? existing : undefined
+
 const clampLimit = (limit: number | undefined): number =>
   limit === undefined || Number.isNaN(limit) ? 100 : Math.min(1000, Math.max(1, Math.floor(limit)))
 
@@ -148,7 +155,11 @@ export const make = (
 
     // get and put run on every proxied request: no span, which would cost several times the lookup itself.
     const get = (key: string) => Ref.modify(ref, (store) => [Option.fromNullable(store.get(key, now())), store])
-    const put = (key: string, target: PinTarget) => Ref.modify(ref, (store) => [store.put(key, target, now()), store])
+    const put = (key: string, target: PinTarget) =>
+      Ref.modify(ref, (store) => {
+        const kept = target.origin === undefined ? undefined : keepNewer(store.peek(key, now()), target.origin)
+        return [kept ?? store.put(key, target, now()), store]
+      })
     const peek = Effect.fn("PinCache.peek")((key: string) =>
       Ref.modify(ref, (store) => [Option.fromNullable(store.peek(key, now())), store])
     )

@@ -70,11 +70,20 @@ return out
 `
 )
 
-// KEYS: data key, lru zset. ARGV: now, ttl seconds, member, value, expiry cutoff, max entries, prefix.
-// Returns {evicted live pins, removed expired members}.
+// KEYS: data key, lru zset. ARGV: now, ttl, member, value, expiry cutoff, max entries, prefix, generation ('' = none).
+// Returns {evicted, expired}, or {0, expired, kept value} when a pin of the same or a newer generation is in place.
 const putScript = script(
-  dataKeyLua + `
+  dataKeyLua + isPinLua + `
 local expired = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+if ARGV[8] ~= '' then
+  local raw = redis.call('GET', KEYS[1])
+  if raw then
+    local ok, v = pcall(cjson.decode, raw)
+    if ok and isPin(v) and tonumber(v.generation) ~= nil and tonumber(v.generation) >= tonumber(ARGV[8]) then
+      return {0, expired, raw}
+    end
+  end
+end
 redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
 local evicted = 0
@@ -160,13 +169,17 @@ export const decodeValue = (raw: string, now: number): Pin | undefined => {
     : undefined
   if (model === undefined) return undefined
   const lastUsedAt = finite(value["last_used_at"]) ?? now
-  return {
+  const pin: Pin = {
     model,
     route: typeof value["route_name"] === "string" ? value["route_name"] : null,
     createdAt: finite(value["created_at"]) ?? lastUsedAt,
     lastUsedAt,
     hits: finite(value["hits"]) ?? 0
   }
+  const [generation, provider, modelId] = [finite(value["generation"]), value["provider"], value["model_id"]]
+  return generation !== undefined && typeof provider === "string" && typeof modelId === "string"
+    ? { ...pin, origin: { generation, provider, modelId } }
+    : pin
 }
 
 /** The stored JSON of a pin (Plano's fields plus ours; times in epoch milliseconds). */
@@ -176,7 +189,10 @@ export const encodeValue = (pin: Pin): string =>
     route_name: pin.route,
     created_at: pin.createdAt,
     last_used_at: pin.lastUsedAt,
-    hits: pin.hits
+    hits: pin.hits,
+    ...(pin.origin === undefined
+      ? {}
+      : { generation: pin.origin.generation, provider: pin.origin.provider, model_id: pin.origin.modelId })
   })
 
 const encodeCursor = (score: string, member: string): string =>
@@ -334,7 +350,8 @@ export const make = (
 
     const put = (key: string, target: PinTarget): Effect.Effect<Pin> => {
       const at = now()
-      const pin: Pin = { model: target.model, route: target.route, createdAt: at, lastUsedAt: at, hits: 0 }
+      const base: Pin = { model: target.model, route: target.route, createdAt: at, lastUsedAt: at, hits: 0 }
+      const pin: Pin = target.origin === undefined ? base : { ...base, origin: target.origin }
       return run(putScript, [dataKey(key), lru], [
         at,
         ttlSeconds,
@@ -342,19 +359,22 @@ export const make = (
         encodeValue(pin),
         at - ttlMillis,
         maxEntries,
-        prefix
+        prefix,
+        target.origin?.generation ?? ""
       ]).pipe(
-        Effect.flatMap((result) =>
-          Array.isArray(result)
-            ? Effect.all([
-              count("creations", 1),
+        Effect.flatMap((result) => {
+          if (!Array.isArray(result)) return Effect.as(count("creations", 1), pin)
+          const kept = typeof result[2] === "string" ? decodeValue(result[2], at) : undefined
+          return Effect.as(
+            Effect.all([
+              count("creations", kept === undefined ? 1 : 0),
               count("evictions", toNumber(result[0])),
               count("expirations", toNumber(result[1]))
-            ])
-            : count("creations", 1)
-        ),
-        Effect.catchAll(warn("put")),
-        Effect.as(pin)
+            ]),
+            kept ?? pin
+          )
+        }),
+        Effect.catchAll((error) => Effect.as(warn("put")(error), pin))
       )
     }
 
@@ -439,7 +459,13 @@ export const layerConfig: Layer.Layer<PinCache.PinCache, PinCache.PinCacheError,
     const store = routing.sessionStore
     if (store?.type === "redis") {
       const { sessionMaxEntries: maxEntries, sessionTtlSeconds: ttlSeconds } = routing
-      return yield* make({ url: store.url, ttlSeconds, maxEntries, commandTimeoutMs: store.commandTimeoutMs })
+      return yield* make({
+        url: store.url,
+        ttlSeconds,
+        maxEntries,
+        commandTimeoutMs: store.commandTimeoutMs,
+        keyPrefix: store.keyPrefix
+      })
     }
     return yield* PinCache.make({
       ttlSeconds: routing.sessionTtlSeconds,

@@ -11,12 +11,23 @@ export interface Pin {
   readonly createdAt: number
   readonly lastUsedAt: number
   readonly hits: number
+  /** Where the pin came from (set by the gateway's decisions; absent on pins written by older versions or Plano). */
+  readonly origin?: PinOrigin | undefined
+}
+
+/** The config generation a pin was decided under and the provider model it resolved to. */
+export interface PinOrigin {
+  readonly generation: number
+  /** The provider prefix (`openai`) and the model id sent upstream (`gpt-4o`). */
+  readonly provider: string
+  readonly modelId: string
 }
 
 /** What a `put` pins a session to. */
 export interface PinTarget {
   readonly model: string
   readonly route: string | null
+  readonly origin?: PinOrigin | undefined
 }
 
 /** One listed pin. */
@@ -92,6 +103,8 @@ export class PinStore {
   private readonly strings = new Map<string, string>()
   private nums: Float64Array
   private readonly refs: Array<string | null> = []
+  // Per slot; kept apart from `refs` so the string slots stay monomorphic.
+  private readonly origins: Array<PinOrigin | undefined> = []
   private slots = 0
   private head = noSlot
   private tail = noSlot
@@ -176,6 +189,7 @@ export class PinStore {
     const ref = slot * refStride
     this.refs[ref + modelField] = this.intern(target.model)
     this.refs[ref + routeField] = target.route === null ? null : this.intern(target.route)
+    this.origins[slot] = target.origin
     const at = slot * numStride
     this.nums[at + createdAtField] = t
     this.nums[at + lastUsedAtField] = t
@@ -263,13 +277,15 @@ export class PinStore {
   private pinAt(slot: number): Pin {
     const at = slot * numStride
     const ref = slot * refStride
-    return {
+    const origin = this.origins[slot]
+    const pin: Pin = {
       model: this.refs[ref + modelField]!,
       route: this.refs[ref + routeField]!,
       createdAt: this.nums[at + createdAtField]!,
       lastUsedAt: this.nums[at + lastUsedAtField]!,
       hits: this.nums[at + hitsField]!
     }
+    return origin === undefined ? pin : { ...pin, origin }
   }
 
   private intern(s: string): string {
@@ -302,6 +318,7 @@ export class PinStore {
     this.refs[ref + keyField] = ""
     this.refs[ref + modelField] = ""
     this.refs[ref + routeField] = null
+    this.origins[slot] = undefined
     this.nums[slot * numStride + seqField] = 0
     this.nums[slot * numStride + nextField] = this.free
     this.free = slot

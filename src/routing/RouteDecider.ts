@@ -6,6 +6,10 @@ import type { Turn } from "./Conversation.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import type { RoutePreference } from "../config/GatewayConfig.js"
 import { PinCache } from "../pinning/PinCache.js"
+import type { Pin, PinCacheService } from "../pinning/PinCache.js"
+import { ConfigGeneration, originOf, verdict } from "../pinning/PinGeneration.js"
+import { TurnPins } from "../pinning/TurnPins.js"
+import type { TurnState } from "./TurnKey.js"
 import { Providers } from "../providers/Providers.js"
 import type { ModelTarget } from "../providers/Providers.js"
 import { modelsOf, Router } from "./Router.js"
@@ -13,7 +17,14 @@ import { recordRouterCall } from "../observability/GatewayMetrics.js"
 import { childSpan } from "../observability/Tracing.js"
 
 /** Why a model was chosen (the `x-routing-reason` header). */
-export type RoutingReason = "routed" | "pinned" | "no_match" | "requested" | "router_error"
+export type RoutingReason =
+  | "routed"
+  | "pinned"
+  | "no_match"
+  | "requested"
+  | "router_error"
+  | "repinned_config_changed"
+  | "turn_replay"
 
 /** What happened to the session pin (the `x-routing-pin` header). */
 export type PinOutcome = "created" | "hit" | "none"
@@ -40,6 +51,8 @@ export interface DecisionInput {
   readonly sessionKey: string | undefined
   readonly inlinePreferences: ReadonlyArray<RoutePreference> | undefined
   readonly turns: () => ReadonlyArray<Turn>
+  /** Where the request stands in its turn (for turn affinity without a session id); evaluated only when needed. */
+  readonly turn?: (() => TurnState | undefined) | undefined
 }
 
 type Decided = Omit<Selection, "routingMs">
@@ -51,6 +64,11 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
     const providers = yield* Providers
     const router = yield* Router
     const pins = yield* PinCache
+    // Both optional so a decider built without a live gateway keeps its plain behaviour.
+    const generation = Option.getOrUndefined(yield* Effect.serviceOption(ConfigGeneration))
+    const turnPins = config.routing.turnAffinity === false
+      ? undefined
+      : Option.getOrUndefined(yield* Effect.serviceOption(TurnPins))
     const inFlight = new Map<string, Deferred.Deferred<Decided>>()
 
     const fallbackName = (requested: string | undefined): string | undefined =>
@@ -120,12 +138,46 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
         }
       })
 
+    const judge = (pin: Pin, routes: ReadonlyArray<RoutePreference>) =>
+      verdict(pin, generation, providers.resolve, routes)
+
+    /**
+     * Pins a decision; when the store keeps another pin (a replica decided first, or runs a newer config), that pin
+     * wins so every replica serves one model.
+     */
+    const store = (into: PinCacheService, key: string, decided: Decided, routes: ReadonlyArray<RoutePreference>) =>
+      Effect.gen(function*() {
+        const target = decided.target!
+        const origin = generation === undefined ? undefined : originOf(generation, target)
+        const stored = yield* into.put(key, { model: decided.model, route: decided.route, ...(origin && { origin }) })
+        if (stored.model === decided.model) return undefined
+        return fromPin(stored.model, stored.route, routes)
+      })
+
     const routeAndPin = (key: string, input: DecisionInput, routes: ReadonlyArray<RoutePreference>) =>
       Effect.gen(function*() {
         const decided = yield* route(input, routes)
         if (decided.reason === "router_error" || decided.target === undefined) return decided
-        yield* pins.put(key, { model: decided.model, route: decided.route })
-        return { ...decided, pin: "created" as const }
+        const other = yield* store(pins, key, decided, routes)
+        return other ?? { ...decided, pin: "created" as const }
+      })
+
+    /** Without a session id: a request that continues a turn replays the model the turn started on. */
+    const turnAware = (input: DecisionInput, routes: ReadonlyArray<RoutePreference>) =>
+      Effect.gen(function*() {
+        const turn = turnPins === undefined ? undefined : input.turn?.()
+        if (turnPins === undefined || turn === undefined) return yield* route(input, routes)
+        if (turn.continues) {
+          const pinned = yield* turnPins.get(turn.key)
+          if (Option.isSome(pinned) && judge(pinned.value, routes) !== "dropped") {
+            const hit = fromPin(pinned.value.model, pinned.value.route, routes)
+            if (hit !== undefined) return { ...hit, reason: "turn_replay" as const, pin: "none" as const }
+          }
+        }
+        const decided = yield* route(input, routes)
+        if (decided.reason === "router_error" || decided.target === undefined) return decided
+        const other = yield* store(turnPins, turn.key, decided, routes)
+        return other === undefined ? decided : { ...other, reason: "turn_replay" as const, pin: "none" as const }
       })
 
     /** Routes once per session: concurrent first requests of a session wait for the first one's decision. */
@@ -150,13 +202,20 @@ export class RouteDecider extends Effect.Service<RouteDecider>()("switchyard/Rou
       Effect.gen(function*() {
         const routes = input.inlinePreferences ?? config.routingPreferences
         const key = input.sessionKey
-        if (key === undefined) return yield* route(input, routes)
+        if (key === undefined) return yield* turnAware(input, routes)
         const pinned = yield* pins.get(key).pipe(childSpan("switchyard.pin_lookup"))
         if (Option.isSome(pinned)) {
-          const hit = fromPin(pinned.value.model, pinned.value.route, routes)
-          if (hit !== undefined) return hit
-          // The pinned model was removed from the config: drop the pin and route again.
+          const judged = judge(pinned.value, routes)
+          if (judged !== "dropped") {
+            const hit = fromPin(pinned.value.model, pinned.value.route, routes)
+            if (hit !== undefined) return hit
+          }
+          // A newer config's pin this replica cannot serve: serve a decision of its own, leave the pin alone.
+          if (judged === "newer") return yield* route(input, routes)
+          // The pinned model or route left the config: drop the pin and route again.
           yield* pins.remove(key)
+          const again = yield* singleFlight(key, input, routes)
+          return again.pin === "created" ? { ...again, reason: "repinned_config_changed" as const } : again
         }
         return yield* singleFlight(key, input, routes)
       })

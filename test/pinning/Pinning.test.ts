@@ -503,7 +503,7 @@ describe("a pin whose model left the config", () => {
     assert.strictEqual((await chat(before, CODE, sid(id))).pin, "hit")
     const calls = router.count()
     const rerouted = await chat(after, REASONING, sid(id))
-    assert.deepStrictEqual(rerouted, want(GPT4O, "complex_reasoning", "routed", "created"))
+    assert.deepStrictEqual(rerouted, want(GPT4O, "complex_reasoning", "repinned_config_changed", "created"))
     assert.strictEqual(router.count(), calls + 1)
     assert.strictEqual((await (await getPin(before, id)).json() as PinJson).model, GPT4O)
   })

@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from "node:path"
 export const layers: ReadonlyArray<{ readonly name: string; readonly members: ReadonlyArray<string> }> = [
   { name: "entry", members: ["main.ts", "index.ts"] },
   { name: "cli", members: ["cli/"] },
+  { name: "reload", members: ["reload/"] },
   { name: "composition", members: ["Gateway.ts"] },
   { name: "http", members: ["http/"] },
   { name: "auth", members: ["auth/"] },
