@@ -10,6 +10,9 @@ import type * as PinCache from "./pinning/PinCache.js"
 import * as PinCacheRedis from "./pinning/PinCacheRedis.js"
 import { Providers } from "./providers/Providers.js"
 import { ProxyHandler } from "./http/ProxyHandler.js"
+import { Attempts } from "./http/Fallback.js"
+import { Cooldowns } from "./providers/Cooldowns.js"
+import { PinFailover } from "./routing/PinFailover.js"
 import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
 import * as Upstream from "./providers/Upstream.js"
@@ -19,6 +22,9 @@ import type { WordVectorsLoadError } from "./routing/WordVectors.js"
 export type Services =
   | GatewayApp
   | ProxyHandler
+  | Attempts
+  | Cooldowns
+  | PinFailover
   | RouteDecider
   | Providers
   | Upstream.Upstream
@@ -42,13 +48,14 @@ export type StartError = WordVectorsLoadError | PinCache.PinCacheError
 
 /** The gateway app (HttpApp + Node listener) with every service it needs, from a `GatewayConfig`. */
 export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartError, GatewayConfig> => {
-  const base = Layer.mergeAll(Providers.Default, Upstream.layer())
+  const base = Layer.mergeAll(Providers.Default, Upstream.layer(), Cooldowns.Default)
   const services = Layer.mergeAll(parts.router ?? Router.layerConfig, parts.pins ?? PinCacheRedis.layerConfig).pipe(
     Layer.provideMerge(base)
   )
   return GatewayApp.Default.pipe(
     Layer.provideMerge(ProxyHandler.Default),
-    Layer.provideMerge(RouteDecider.Default),
+    Layer.provideMerge(Attempts.Default),
+    Layer.provideMerge(Layer.merge(RouteDecider.Default, PinFailover.Default)),
     Layer.provideMerge(services)
   )
 }

@@ -3,6 +3,7 @@ import * as Schema from "effect/Schema"
 import { type Collector, decodeAt, type Path, unknownKey } from "./ConfigIssue.js"
 import { defaults, EmbeddedRouterInput, hasOwn, isRecord, LlmRouterInput, NonEmptyString, RoutingInput, show } from "./ConfigSchema.js"
 import type { ProviderConfig, RouterSettings, RoutingSettings } from "./GatewayConfig.js"
+import { resolveResilience } from "./ConfigResilience.js"
 
 /** Decodes the routing block key by key, so one bad field does not hide problems in the others. */
 const decodeRoutingAt = (value: unknown, collector: Collector): RoutingInput | undefined => {
@@ -145,6 +146,8 @@ export const resolveRouting = (
     }
   }
 
+  const resilience = resolveResilience(decoded, collector)
+
   if (decoded === undefined || collector.issues.length > before) return undefined
   return {
     sessionTtlSeconds: decoded.session_ttl_seconds ?? defaults.sessionTtlSeconds,
@@ -154,6 +157,7 @@ export const resolveRouting = (
     // Only present when set, so the in-memory case keeps the settings' original shape.
     ...(sessionStore === undefined ? {} : { sessionStore }),
     adminKey,
-    router
+    router,
+    ...resilience
   }
 }

@@ -66,6 +66,28 @@ export interface RoutingSettings {
   /** Bearer key guarding the pins API; undefined = open. */
   readonly adminKey: Redacted.Redacted<string> | undefined
   readonly router: RouterSettings
+  /** `routing.fallback_to_default`; only present when set (default true). */
+  readonly fallbackToDefault?: boolean | undefined
+  /** `routing.cooldown`; only present when set. */
+  readonly cooldown?: Partial<CooldownSettings> | undefined
+  /** `routing.pin_failover`; only present when set (default migrate after 2 failures). */
+  readonly pinFailover?: Partial<PinFailoverSettings> | undefined
+}
+
+/** When a target is taken out of rotation: `failures` within `windowSeconds` cool it for `cooldownSeconds`. */
+export interface CooldownSettings {
+  readonly failures: number
+  readonly windowSeconds: number
+  readonly cooldownSeconds: number
+}
+
+/** What a pinned session does when its model fails (`routing.pin_failover`). */
+export type PinFailoverPolicy = "migrate" | "hold" | "fail"
+
+export interface PinFailoverSettings {
+  readonly policy: PinFailoverPolicy
+  /** `migrate`: consecutive failed pinned requests that move the pin. */
+  readonly afterFailures: number
 }
 
 export interface ListenerConfig {
@@ -75,6 +97,8 @@ export interface ListenerConfig {
   readonly timeoutMs: number
   /** Request body limit (Switchyard extension `max_body_bytes`, default 10 MiB). */
   readonly maxBodyBytes: number
+  /** Plano's `max_retries`: retries per target before the next one; only present when set (default 1). */
+  readonly maxRetries?: number | undefined
 }
 
 /** The gateway's configuration after loading, migration and validation. */
