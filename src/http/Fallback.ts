@@ -157,7 +157,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
 
     const errorOf = (failure: Failure | undefined, target: ModelTarget): GatewayError =>
       failure === undefined
-        ? new UpstreamUnavailable({ provider: target.name, reason: "every candidate model is cooling down" })
+        ? new UpstreamTimeout({ provider: target.name, timeoutMs })
         : failure._tag === "Timeout"
         ? new UpstreamTimeout({ provider: target.name, timeoutMs })
         : new UpstreamUnavailable({ provider: target.name, reason: failure._tag === "Transport" ? failure.reason : "" })
@@ -167,8 +167,12 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
       request: AttemptRequest,
       target: ModelTarget,
       deadline: number,
+      /** Whether nothing can follow this target: decides its last try's share of the budget (all of it). */
       last: boolean,
-      count: { attempts: number }
+      count: { attempts: number },
+      /** Re-checks `last` for retries (other targets may have started cooling down meanwhile). */
+      lastAgain?: Effect.Effect<boolean>,
+      retries: number = maxRetries
     ) =>
       Effect.gen(function*() {
         const endpoint = providers.endpoint(target, request.headers)
@@ -179,10 +183,10 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           return new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
         }
         let failure: Failure | undefined
-        for (let retry = 0; retry <= maxRetries; retry++) {
+        for (let retry = 0; retry <= retries; retry++) {
           const remaining = deadline - (yield* Clock.currentTimeMillis)
           if (remaining <= 0) break
-          const final = last && retry === maxRetries
+          const final = retry === retries && (retry === 0 || lastAgain === undefined ? last : yield* lastAgain)
           count.attempts++
           const outcome = yield* send(
             request,
@@ -204,7 +208,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           yield* Effect.logWarning("upstream attempt failed").pipe(
             Effect.annotateLogs({ target: target.name, failure: outcome._tag, status: failure._tag === "Status" ? failure.status : 0 })
           )
-          if (retry === maxRetries) break
+          if (retry === retries) break
           const wait = (failure._tag === "Status" ? failure.waitMs : undefined) ??
             backoffMs(retry, yield* Random.next)
           // A provider asking for longer than the budget allows: move on to the next model instead.
@@ -214,6 +218,12 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
         }
         return failure
       })
+
+    /** The fallbacks after the chosen target that are not cooling down (half-open ones may take their probe). */
+    const fallbacksOf = (selection: Selection, first: ModelTarget, pinned: boolean) =>
+      pinned && policy === "fail"
+        ? Effect.succeed([])
+        : Effect.filter(chainOf(selection, first).slice(1), (target) => Effect.map(cooldowns.cooling(target), (c) => !c))
 
     /** Whether anything could follow the chosen target (decides its share of the time budget). */
     const hasFallback = (selection: Selection, first: ModelTarget, pinned: boolean): boolean =>
@@ -233,7 +243,14 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
         let failure: Failure | undefined
         let firstCooling = false
         if (yield* cooldowns.admit(first)) {
-          const result = yield* tryTarget(request, first, deadline, !hasFallback(selection, first, pinned), count)
+          const result = yield* tryTarget(
+            request,
+            first,
+            deadline,
+            !hasFallback(selection, first, pinned),
+            count,
+            Effect.map(fallbacksOf(selection, first, pinned), (rest) => rest.length === 0)
+          )
           if (result === undefined) return yield* errorOf(undefined, first)
           if (result._tag === "Served") {
             return yield* finish(request, selection, first, { ...result, target: first, attempts: count.attempts }, false)
@@ -242,17 +259,27 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           if (!isFailure(result)) return yield* result
           failure = result
         } else firstCooling = true
-        const chain = pinned && policy === "fail" ? [] : chainOf(selection, first)
-        for (let i = 1; i < chain.length; i++) {
+        const rest = yield* fallbacksOf(selection, first, pinned)
+        for (let i = 0; i < rest.length; i++) {
           if ((yield* Clock.currentTimeMillis) >= deadline) break
-          const target = chain[i]!
+          const target = rest[i]!
           if (!(yield* cooldowns.admit(target))) continue
-          const result = yield* tryTarget(request, target, deadline, i === chain.length - 1, count)
+          const result = yield* tryTarget(request, target, deadline, i === rest.length - 1, count)
           if (result === undefined) continue
           if (result._tag === "Served") {
             return yield* finish(request, selection, first, { ...result, target, attempts: count.attempts }, firstCooling)
           }
           if (isFailure(result)) failure = result
+        }
+        if ((count.attempts === 0 || failure?._tag === "Timeout") && (yield* Clock.currentTimeMillis) < deadline) {
+          // Everything is cooling down: a cooldown only reorders candidates, so the chosen model is tried anyway, and
+          // time kept for fallbacks that were then skipped goes to it.
+          const result = yield* tryTarget(request, first, deadline, true, count, undefined, 0)
+          if (result?._tag === "Served") {
+            return yield* finish(request, selection, first, { ...result, target: first, attempts: count.attempts }, false)
+          }
+          if (result !== undefined && !isFailure(result)) return yield* result
+          failure = result
         }
         if (pinned && policy === "migrate") {
           yield* failover.failed(request.sessionKey!, first.name, selection.route, undefined, false)
