@@ -105,7 +105,9 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
         chain.push(target)
       }
       for (const name of selection.candidates) add(providers.resolve(name))
-      for (const target of [...chain]) for (const name of sameModel.get(target.modelId) ?? []) add(providers.resolve(name))
+      for (const target of [...chain]) {
+        for (const name of sameModel.get(target.modelId) ?? []) add(providers.resolve(name))
+      }
       if (settings.fallbackToDefault) add(providers.defaultTarget)
       return chain
     }
@@ -121,7 +123,8 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
       headersTimeoutMs: number
     ): Effect.Effect<UpstreamResponse | Failure> =>
       Effect.async<UpstreamResponse | Failure>((resume) => {
-        upstream.send({ origin, path, method: "POST", headers, body, signal: request.signal, timeoutMs, headersTimeoutMs })
+        const signal = request.signal
+        upstream.send({ origin, path, method: "POST", headers, body, signal, timeoutMs, headersTimeoutMs })
           .then(
             (response) => {
               if (!isRetryableStatus(response.statusCode)) return resume(Effect.succeed(response))
@@ -143,14 +146,14 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           )
       })
 
-    /** Keeps a failed answer's body (bounded) so it can still be relayed if nothing better comes, and frees the socket. */
+    /** Keeps a failed answer's body (bounded) to relay if nothing better comes, and frees the socket. */
     const settle = (failure: Failure): Effect.Effect<Failure> =>
       failure._tag !== "Status" ? Effect.succeed(failure) : Effect.promise(() =>
         readBody(failure.response, 1 << 20).then(
           (raw): Failure => ({ ...failure, response: { ...failure.response, body: Readable.from([raw]) } }),
           (): Failure => ({
             ...failure,
-            response: { ...failure.response, body: Readable.from([Buffer.from("upstream error body too large")]) }
+            response: { ...failure.response, body: Readable.from([tooLarge]) }
           })
         )
       )
@@ -206,7 +209,11 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           failure = yield* settle(outcome)
           yield* cooldowns.failed(target)
           yield* Effect.logWarning("upstream attempt failed").pipe(
-            Effect.annotateLogs({ target: target.name, failure: outcome._tag, status: failure._tag === "Status" ? failure.status : 0 })
+            Effect.annotateLogs({
+              target: target.name,
+              failure: outcome._tag,
+              status: failure._tag === "Status" ? failure.status : 0
+            })
           )
           if (retry === retries) break
           const wait = (failure._tag === "Status" ? failure.waitMs : undefined) ??
@@ -223,7 +230,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
     const fallbacksOf = (selection: Selection, first: ModelTarget, pinned: boolean) =>
       pinned && policy === "fail"
         ? Effect.succeed([])
-        : Effect.filter(chainOf(selection, first).slice(1), (target) => Effect.map(cooldowns.cooling(target), (c) => !c))
+        : Effect.filter(chainOf(selection, first).slice(1), (target) => Effect.negate(cooldowns.cooling(target)))
 
     /** Whether anything could follow the chosen target (decides its share of the time budget). */
     const hasFallback = (selection: Selection, first: ModelTarget, pinned: boolean): boolean =>
@@ -253,7 +260,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           )
           if (result === undefined) return yield* errorOf(undefined, first)
           if (result._tag === "Served") {
-            return yield* finish(request, selection, first, { ...result, target: first, attempts: count.attempts }, false)
+            return yield* finish(request, selection, first, first, result, count.attempts, false)
           }
           // The chosen model cannot be called at all (no key, untranslatable request): that is the client's answer.
           if (!isFailure(result)) return yield* result
@@ -267,7 +274,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           const result = yield* tryTarget(request, target, deadline, i === rest.length - 1, count)
           if (result === undefined) continue
           if (result._tag === "Served") {
-            return yield* finish(request, selection, first, { ...result, target, attempts: count.attempts }, firstCooling)
+            return yield* finish(request, selection, first, target, result, count.attempts, firstCooling)
           }
           if (isFailure(result)) failure = result
         }
@@ -276,7 +283,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           // time kept for fallbacks that were then skipped goes to it.
           const result = yield* tryTarget(request, first, deadline, true, count, undefined, 0)
           if (result?._tag === "Served") {
-            return yield* finish(request, selection, first, { ...result, target: first, attempts: count.attempts }, false)
+            return yield* finish(request, selection, first, first, result, count.attempts, false)
           }
           if (result !== undefined && !isFailure(result)) return yield* result
           failure = result
@@ -295,33 +302,42 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
       request: AttemptRequest,
       selection: Selection,
       first: ModelTarget,
-      served: { readonly response: UpstreamResponse; readonly wire: Wire; readonly target: ModelTarget; readonly attempts: number },
+      target: ModelTarget,
+      result: { readonly response: UpstreamResponse; readonly wire: Wire },
+      attempts: number,
       firstCooling: boolean
     ): Effect.Effect<Served> => {
       const key = request.sessionKey
-      if (key === undefined || served.target === first) {
-        if (key !== undefined && selection.pin === "hit") return Effect.as(failover.held(key), { ...served, pin: undefined })
-        return Effect.succeed({ ...served, pin: undefined })
+      const { response, wire } = result
+      const served = (pin: Served["pin"]): Served => ({ response, target, wire, attempts, pin })
+      if (key === undefined) return Effect.succeed(served(undefined))
+      if (target === first) {
+        const done = served(undefined)
+        return selection.pin === "hit" ? Effect.as(failover.held(key), done) : Effect.succeed(done)
       }
       if (selection.pin === "created" && policy === "migrate") {
         // A new pin follows the model that actually served the session's first request.
-        return Effect.as(pins.put(key, { model: served.target.name, route: selection.route }), { ...served, pin: undefined })
+        return Effect.as(pins.put(key, { model: target.name, route: selection.route }), served(undefined))
       }
       if (selection.pin !== "hit" || policy !== "migrate") {
-        return Effect.succeed({ ...served, pin: selection.pin === "hit" ? "held" : undefined })
+        return Effect.succeed(served(selection.pin === "hit" ? "held" : undefined))
       }
       return Effect.map(
         Effect.flatMap(
           firstCooling ? Effect.succeed(true) : cooldowns.cooling(first),
-          (cooling) => failover.failed(key, first.name, selection.route, served.target.name, cooling)
+          (cooling) => failover.failed(key, first.name, selection.route, target.name, cooling)
         ),
-        (moved): Served => ({ ...served, pin: moved ? "migrated" : "held" })
+        (moved) => served(moved ? "migrated" : "held")
       )
     }
 
     return { serve } as const
   })
 }) {}
+
+const tooLarge = Buffer.from(
+  JSON.stringify({ error: { message: "The provider's error body was too large to relay", type: "server_error" } })
+)
 
 const isFailure = (value: GatewayError | Failure): value is Failure =>
   value._tag === "Status" || value._tag === "Transport" || value._tag === "Timeout"

@@ -37,7 +37,10 @@ export const cooldownGauge = Metric.gauge("switchyard_target_cooldown", {
   description: "1 while a target is skipped after repeated failures (cooling down or half-open), else 0"
 })
 
-const labels = (provider: string, model: string) => [MetricLabel.make("provider", provider), MetricLabel.make("model", model)]
+const labels = (provider: string, model: string) => [
+  MetricLabel.make("provider", provider),
+  MetricLabel.make("model", model)
+]
 
 const stateOf = (entry: Tracked, now: number): CooldownState =>
   entry.coolingUntil === 0 ? "available" : now < entry.coolingUntil ? "cooling" : "half_open"
@@ -65,7 +68,7 @@ export class Cooldowns extends Effect.Service<Cooldowns>()("switchyard/Cooldowns
     const gauge = (entry: Tracked, value: number) =>
       Effect.sync(() => cooldownGauge.unsafeUpdate(value, labels(entry.provider, entry.model)))
 
-    /** True when a request may go to the target now; past a cooldown, only the first caller gets through (the probe). */
+    /** True when a request may go to the target now; past a cooldown, only the first caller (the probe) may. */
     const admit = (target: ModelTarget): Effect.Effect<boolean> =>
       Effect.flatMap(Ref.get(ref), (tracked) => {
         const entry = tracked.get(target.name)
@@ -93,7 +96,8 @@ export class Cooldowns extends Effect.Service<Cooldowns>()("switchyard/Cooldowns
           const at = now()
           let entry = map.get(target.name)
           if (entry === undefined) {
-            entry = { provider: target.provider.provider, model: target.modelId, failures: [], coolingUntil: 0, probeAt: 0 }
+            const { modelId: model, provider } = target
+            entry = { provider: provider.provider, model, failures: [], coolingUntil: 0, probeAt: 0 }
             map.set(target.name, entry)
           }
           if (entry.coolingUntil !== 0) {
