@@ -20,6 +20,7 @@ const seconds = Math.min(60, arg("--seconds", 50))
 const concurrency = arg("--sessions", 32)
 const failRate = arg("--fail-rate", 0.3)
 const stepsPerSession = 25
+const mb = (kb: number) => Math.round(kb / 1024)
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 
 /** A provider on loopback answering OpenAI JSON; `failRate` of its requests get a 503. */
@@ -88,10 +89,8 @@ routing:
   )
   let gateway: ServerProcess | undefined
   try {
-    gateway = await startServer("gateway", [process.execPath, join(root, "dist", "main.js"), "--config", file, "--port", "0"], {
-      cpu: undefined,
-      cwd: root
-    })
+    const command = [process.execPath, join(root, "dist", "main.js"), "--config", file, "--port", "0"]
+    gateway = await startServer("gateway", command, { cpu: undefined, cwd: root })
     const url = `${gateway.origin}/v1/chat/completions`
     const sessions = new Map<string, SessionRecord>()
     const failures: Array<string> = []
@@ -156,8 +155,8 @@ routing:
       sessionsMigratingTwice: overMigrations.length,
       flakyProvider: flaky.stats(),
       healthyProvider: healthy.stats(),
-      rssMb: { early: Math.round(early / 1024), late: Math.round(late / 1024), growthPct: Math.round(growthPct * 10) / 10 },
-      rssTimelineMb: Array.from({ length: 10 }, (_, i) => Math.round((rss[Math.floor((i * rss.length) / 10)] ?? 0) / 1024))
+      rssMb: { early: mb(early), late: mb(late), growthPct: Math.round(growthPct * 10) / 10 },
+      rssTimelineMb: Array.from({ length: 10 }, (_, i) => mb(rss[Math.floor((i * rss.length) / 10)] ?? 0))
     }
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     for (const failure of failures.slice(0, 5)) process.stdout.write(`failure: ${failure}\n`)

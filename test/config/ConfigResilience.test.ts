@@ -50,6 +50,11 @@ describe("resilience config", () => {
       })
       const mapping = yield* load({ routing: "  pin_failover: {policy: migrate, after_failures: 4}" })
       assert.deepStrictEqual(resilienceOf(mapping).pinFailover, { policy: "migrate", afterFailures: 4 })
+      assert.include(
+        ConfigFile.describe(config),
+        "failures: 3 retries per model, fallback to default off, cooldown after 5 failures in 30 s for 10 s, " +
+          "pin_failover hold"
+      )
     }))
 
   it.effect("names the path of a wrong value", () =>

@@ -66,6 +66,8 @@ export const targets = async (url: string): Promise<Record<string, { state: stri
 
 /** A session pin as the pins API shows it. */
 export const pinOf = async (url: string, session: string) => {
-  const response = await fetch(`${url}/v1/routing/sessions/${session}`, { headers: { authorization: "Bearer admin-secret" } })
+  const response = await fetch(`${url}/v1/routing/sessions/${session}`, {
+    headers: { authorization: "Bearer admin-secret" }
+  })
   return await response.json() as { model: string; migrations: Array<{ from: string; to: string; reason: string }> }
 }

@@ -8,12 +8,20 @@ import type { TestGateway } from "../support/TestGateway.js"
 import { pinOf, startFaultGateway } from "./FaultGateway.js"
 import { status } from "./FaultUpstream.js"
 
+interface Step {
+  readonly status: number
+  readonly model: string | null
+  readonly pin: string | null
+  readonly reason: string | null
+  readonly from: string | null
+}
+
 interface Setup {
   readonly a: MockUpstream
   readonly b: MockUpstream
   readonly gateway: TestGateway
   /** One chat request of the session; resolves to the serving model and the routing headers. */
-  readonly step: () => Promise<{ status: number; model: string | null; pin: string | null; reason: string | null; from: string | null }>
+  readonly step: () => Promise<Step>
 }
 
 const session = "agent-loop-1"
@@ -34,8 +42,8 @@ const withSession = async (routing: string, test: (setup: Setup) => Promise<void
     defaultHeaders: { "x-routing-session-id": session }
   })
   const step = async () => {
-    const result = await client.chat.completions.create({ model: "openai/model-a", messages: [{ role: "user", content: "go" }] })
-      .withResponse().then(
+    const messages = [{ role: "user" as const, content: "go" }]
+    const result = await client.chat.completions.create({ model: "openai/model-a", messages }).withResponse().then(
         ({ response }) => ({ status: response.status, headers: response.headers }),
         (error: unknown) => {
           if (!(error instanceof OpenAI.APIError)) throw error
@@ -90,7 +98,8 @@ describe("pin_failover: migrate (the default)", () => {
       a.handler = openAiJson()
       const aCalls = a.requests.length
       for (let i = 0; i < 3; i++) {
-        assert.deepStrictEqual(await step(), { status: 200, model: "openai/model-b", pin: "hit", reason: "pinned", from: null })
+        const next = await step()
+        assert.deepStrictEqual(next, { status: 200, model: "openai/model-b", pin: "hit", reason: "pinned", from: null })
       }
       assert.strictEqual(a.requests.length, aCalls)
       assert.strictEqual(b.requests.length, 5)

@@ -44,7 +44,7 @@ const gaugeOf = (model: string) =>
 
 describe("Cooldowns", () => {
   it.effect("N failures inside the window cool a target; fewer, or spread wider than the window, do not", () =>
-    withCooldowns("  cooldown:\n    failures: 3\n    window_seconds: 10\n    cooldown_seconds: 5", (cooldowns, target) =>
+    withCooldowns("  cooldown: {failures: 3, window_seconds: 10, cooldown_seconds: 5}", (cooldowns, target) =>
       Effect.gen(function*() {
         const a = target("openai/cool-a")
         yield* cooldowns.failed(a)
@@ -86,5 +86,7 @@ describe("Cooldowns", () => {
 
   it.effect("defaults are LiteLLM's: 3 failures in 60 s cool a target for 5 s", () =>
     withCooldowns("  session_ttl_seconds: 600", (cooldowns) =>
-      Effect.sync(() => assert.deepStrictEqual(cooldowns.settings, { failures: 3, windowSeconds: 60, cooldownSeconds: 5 }))))
+      Effect.sync(() =>
+        assert.deepStrictEqual(cooldowns.settings, { failures: 3, windowSeconds: 60, cooldownSeconds: 5 })
+      )))
 })
