@@ -1,4 +1,3 @@
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Random from "effect/Random"
@@ -11,7 +10,7 @@ import type { ClientApi, GatewayError } from "../GatewayError.js"
 import { PinCache } from "../pinning/PinCache.js"
 import { Cooldowns } from "../providers/Cooldowns.js"
 import { Providers } from "../providers/Providers.js"
-import type { ModelTarget, Wire } from "../providers/Providers.js"
+import type { ModelTarget, UpstreamEndpoint, Wire } from "../providers/Providers.js"
 import { isTimeout, readBody, Upstream } from "../providers/Upstream.js"
 import type { Cancellation, UpstreamResponse } from "../providers/Upstream.js"
 import { PinFailover } from "../routing/PinFailover.js"
@@ -52,6 +51,13 @@ type Failure =
   | { readonly _tag: "Transport"; readonly reason: string }
   | { readonly _tag: "Timeout" }
 
+/** A first attempt made on the fast path: where it went, what it sent and what came back. */
+interface FirstAttempt {
+  readonly endpoint: UpstreamEndpoint
+  readonly body: string
+  readonly outcome: UpstreamResponse | Failure | undefined
+}
+
 /** Adds what the attempts did to the routing headers (the serving model, attempts, fallback origin, pin moves). */
 export const annotate = (headers: Record<string, string>, selection: Selection, served: Served) => {
   headers["x-routing-attempts"] = String(served.attempts)
@@ -85,6 +91,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
     const { maxRetries } = settings
     const policy = settings.pinFailover.policy
     const clock = yield* Effect.clock
+    const now = () => clock.unsafeCurrentTimeMillis()
 
     // The same model id served by other provider entries ("the route's other providers").
     const sameModel = new Map<string, Array<string>>()
@@ -132,7 +139,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
                 _tag: "Status",
                 status: response.statusCode,
                 response,
-                waitMs: retryAfterMs(response.headers, clock.unsafeCurrentTimeMillis()),
+                waitMs: retryAfterMs(response.headers, now()),
                 target,
                 wire
               }))
@@ -175,32 +182,32 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
       count: { attempts: number },
       /** Re-checks `last` for retries (other targets may have started cooling down meanwhile). */
       lastAgain?: Effect.Effect<boolean>,
-      retries: number = maxRetries
+      retries: number = maxRetries,
+      /** The first attempt, already made on the fast path. */
+      resumed?: FirstAttempt
     ) =>
       Effect.gen(function*() {
-        const endpoint = providers.endpoint(target, request.headers)
-        if (Either.isLeft(endpoint)) return endpoint.left
-        const { headers, origin, path, wire } = endpoint.right
-        const payload = upstreamBody(request.api, wire, request.body, target.modelId)
-        if (Either.isLeft(payload)) {
-          return new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
+        let prepared = resumed
+        if (prepared === undefined) {
+          const endpoint = providers.endpoint(target, request.headers)
+          if (Either.isLeft(endpoint)) return endpoint.left
+          const payload = upstreamBody(request.api, endpoint.right.wire, request.body, target.modelId)
+          if (Either.isLeft(payload)) {
+            return new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
+          }
+          prepared = { endpoint: endpoint.right, body: payload.right, outcome: undefined }
         }
+        const { body, endpoint: { headers, origin, path, wire } } = prepared
         let failure: Failure | undefined
         for (let retry = 0; retry <= retries; retry++) {
-          const remaining = deadline - (yield* Clock.currentTimeMillis)
+          const remaining = deadline - now()
           if (remaining <= 0) break
           const final = retry === retries && (retry === 0 || lastAgain === undefined ? last : yield* lastAgain)
-          count.attempts++
-          const outcome = yield* send(
-            request,
-            target,
-            wire,
-            origin,
-            path,
-            headers,
-            payload.right,
-            final ? remaining : Math.ceil(remaining / 2)
-          )
+          const share = final ? remaining : Math.ceil(remaining / 2)
+          const outcome = retry === 0 && prepared.outcome !== undefined
+            ? prepared.outcome
+            : yield* send(request, target, wire, origin, path, headers, body, share)
+          if (retry > 0 || prepared.outcome === undefined) count.attempts++
           if (!("_tag" in outcome)) {
             yield* cooldowns.succeeded(target)
             return { _tag: "Served", response: outcome, wire } as const
@@ -219,7 +226,7 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           const wait = (failure._tag === "Status" ? failure.waitMs : undefined) ??
             backoffMs(retry, yield* Random.next)
           // A provider asking for longer than the budget allows: move on to the next model instead.
-          if (wait >= deadline - (yield* Clock.currentTimeMillis)) break
+          if (wait >= deadline - now()) break
           if (!(yield* cooldowns.admit(target))) break
           yield* Effect.sleep(wait)
         }
@@ -242,25 +249,65 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
       )
 
     /** Serves one request: the chosen model, then retries and fallbacks as the config allows. */
-    const serve = (request: AttemptRequest, selection: Selection, first: ModelTarget) =>
+    /**
+     * Serves one request: the chosen model, then retries and fallbacks as the config allows. A model without recent
+     * failures is called straight away, without the attempt loop, which only starts when that call fails.
+     */
+    const serve = (
+      request: AttemptRequest,
+      selection: Selection,
+      first: ModelTarget
+    ): Effect.Effect<Served, GatewayError> => {
+      if (cooldowns.isTracked(first.name)) return serveSlow(request, selection, first, now() + timeoutMs, undefined)
+      const endpoint = providers.endpoint(first, request.headers)
+      if (Either.isLeft(endpoint)) return Effect.fail(endpoint.left)
+      const { headers, origin, path, wire } = endpoint.right
+      const payload = upstreamBody(request.api, wire, request.body, first.modelId)
+      if (Either.isLeft(payload)) {
+        return Effect.fail(new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" }))
+      }
+      const deadline = now() + timeoutMs
+      const pinned = selection.pin === "hit" && request.sessionKey !== undefined
+      const alone = maxRetries === 0 && !hasFallback(selection, first, pinned)
+      const body = payload.right
+      return Effect.flatMap(
+        send(request, first, wire, origin, path, headers, body, alone ? timeoutMs : Math.ceil(timeoutMs / 2)),
+        (outcome) => {
+          if ("_tag" in outcome) {
+            return serveSlow(request, selection, first, deadline, { endpoint: endpoint.right, body, outcome })
+          }
+          const done = finish(request, selection, first, first, outcome, wire, 1, false)
+          return cooldowns.isTracked(first.name) ? Effect.zipRight(cooldowns.succeeded(first), done) : done
+        }
+      )
+    }
+
+    const serveSlow = (
+      request: AttemptRequest,
+      selection: Selection,
+      first: ModelTarget,
+      deadline: number,
+      resumed: FirstAttempt | undefined
+    ): Effect.Effect<Served, GatewayError> =>
       Effect.gen(function*() {
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
         const pinned = selection.pin === "hit" && request.sessionKey !== undefined
-        const count = { attempts: 0 }
+        const count = { attempts: resumed === undefined ? 0 : 1 }
         let failure: Failure | undefined
         let firstCooling = false
-        if (yield* cooldowns.admit(first)) {
+        if (resumed !== undefined || (yield* cooldowns.admit(first))) {
           const result = yield* tryTarget(
             request,
             first,
             deadline,
             !hasFallback(selection, first, pinned),
             count,
-            Effect.map(fallbacksOf(selection, first, pinned), (rest) => rest.length === 0)
+            Effect.map(fallbacksOf(selection, first, pinned), (rest) => rest.length === 0),
+            maxRetries,
+            resumed
           )
           if (result === undefined) return yield* errorOf(undefined, first)
           if (result._tag === "Served") {
-            return yield* finish(request, selection, first, first, result, count.attempts, false)
+            return yield* finish(request, selection, first, first, result.response, result.wire, count.attempts, false)
           }
           // The chosen model cannot be called at all (no key, untranslatable request): that is the client's answer.
           if (!isFailure(result)) return yield* result
@@ -268,22 +315,23 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
         } else firstCooling = true
         const rest = yield* fallbacksOf(selection, first, pinned)
         for (let i = 0; i < rest.length; i++) {
-          if ((yield* Clock.currentTimeMillis) >= deadline) break
+          if (now() >= deadline) break
           const target = rest[i]!
           if (!(yield* cooldowns.admit(target))) continue
           const result = yield* tryTarget(request, target, deadline, i === rest.length - 1, count)
           if (result === undefined) continue
           if (result._tag === "Served") {
-            return yield* finish(request, selection, first, target, result, count.attempts, firstCooling)
+            const { response, wire } = result
+            return yield* finish(request, selection, first, target, response, wire, count.attempts, firstCooling)
           }
           if (isFailure(result)) failure = result
         }
-        if ((count.attempts === 0 || failure?._tag === "Timeout") && (yield* Clock.currentTimeMillis) < deadline) {
+        if ((count.attempts === 0 || failure?._tag === "Timeout") && now() < deadline) {
           // Everything is cooling down: a cooldown only reorders candidates, so the chosen model is tried anyway, and
           // time kept for fallbacks that were then skipped goes to it.
           const result = yield* tryTarget(request, first, deadline, true, count, undefined, 0)
           if (result?._tag === "Served") {
-            return yield* finish(request, selection, first, first, result, count.attempts, false)
+            return yield* finish(request, selection, first, first, result.response, result.wire, count.attempts, false)
           }
           if (result !== undefined && !isFailure(result)) return yield* result
           failure = result
@@ -303,12 +351,12 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
       selection: Selection,
       first: ModelTarget,
       target: ModelTarget,
-      result: { readonly response: UpstreamResponse; readonly wire: Wire },
+      response: UpstreamResponse,
+      wire: Wire,
       attempts: number,
       firstCooling: boolean
     ): Effect.Effect<Served> => {
       const key = request.sessionKey
-      const { response, wire } = result
       const served = (pin: Served["pin"]): Served => ({ response, target, wire, attempts, pin })
       if (key === undefined) return Effect.succeed(served(undefined))
       if (target === first) {

@@ -60,7 +60,8 @@ export class Cooldowns extends Effect.Service<Cooldowns>()("switchyard/Cooldowns
     const probeTimeoutMs = config.listener.timeoutMs
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
-    const ref = yield* Ref.make(new Map<string, Tracked>())
+    const tracked = new Map<string, Tracked>()
+    const ref = yield* Ref.make(tracked)
 
     for (const p of config.providers) {
       if (!p.wildcard) cooldownGauge.unsafeUpdate(0, labels(p.provider, p.modelId))
@@ -160,6 +161,12 @@ export class Cooldowns extends Effect.Service<Cooldowns>()("switchyard/Cooldowns
       return out as ReadonlyMap<string, TargetStatus>
     })
 
-    return { admit, cooling, failed, succeeded, snapshot, settings } as const
+    /**
+     * True when the target failed recently (it has state). A synchronous read for the hot path: the map is only written
+     * inside `Ref.modify`, and a read on the one JS thread cannot see it half-written.
+     */
+    const isTracked = (name: string): boolean => tracked.has(name)
+
+    return { admit, cooling, failed, succeeded, snapshot, isTracked, settings } as const
   })
 }) {}
