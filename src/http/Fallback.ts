@@ -248,7 +248,6 @@ export class Attempts extends Effect.Service<Attempts>()("switchyard/Attempts", 
           providers.defaultTarget.name !== first.name)
       )
 
-    /** Serves one request: the chosen model, then retries and fallbacks as the config allows. */
     /**
      * Serves one request: the chosen model, then retries and fallbacks as the config allows. A model without recent
      * failures is called straight away, without the attempt loop, which only starts when that call fails.
