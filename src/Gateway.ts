@@ -19,6 +19,9 @@ import type { ConversationStore } from "./state/ConversationStore.js"
 import * as ConversationStorePostgres from "./state/ConversationStorePostgres.js"
 import * as RequestObserver from "./observability/RequestObserver.js"
 import * as Tracing from "./observability/Tracing.js"
+import { Attempts } from "./http/Fallback.js"
+import { Cooldowns } from "./providers/Cooldowns.js"
+import { PinFailover } from "./routing/PinFailover.js"
 import { RouteDecider } from "./routing/RouteDecider.js"
 import * as Router from "./routing/Router.js"
 import * as TurnPins from "./pinning/TurnPins.js"
@@ -38,6 +41,9 @@ export type Services =
   | ResponsesHandler
   | CountTokens
   | ConversationStore
+  | Attempts
+  | Cooldowns
+  | PinFailover
   | RouteDecider
   | Providers
   | Upstream.Upstream
@@ -84,7 +90,8 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
     Providers.Default,
     parts.upstream ?? Upstream.layer(),
     RequestObserver.layerConfig,
-    Tracing.layerConfig
+    Tracing.layerConfig,
+    Cooldowns.Default
   )
   const services = Layer.mergeAll(
     parts.router ?? Router.layerConfig,
@@ -102,7 +109,8 @@ export const layerAppWith = (parts: Parts = {}): Layer.Layer<Services, StartErro
     Layer.provideMerge(ProxyHandler.Default),
     Layer.provideMerge(ResponsesHandler.Default),
     Layer.provideMerge(CountTokens.Default),
-    Layer.provideMerge(RouteDecider.Default),
+    Layer.provideMerge(Attempts.Default),
+    Layer.provideMerge(Layer.merge(RouteDecider.Default, PinFailover.Default)),
     Layer.provideMerge(access),
     Layer.provideMerge(services)
   )

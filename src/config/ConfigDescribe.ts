@@ -1,4 +1,5 @@
 import * as Redacted from "effect/Redacted"
+import { resilienceOf } from "./ConfigResilience.js"
 import { scrub } from "./ConfigEnv.js"
 import { catalogEntry } from "./ConfigProviders.js"
 import type { ResolvedConfig } from "./GatewayConfig.js"
@@ -88,6 +89,14 @@ export const describe = (config: ResolvedConfig): ReadonlyArray<string> => {
     const sampling = observed.tracing.randomSampling ?? 100
     lines.push(`observability: ${metrics}, access log ${log}, ${tracing} (sampling ${sampling}%)`)
   }
+  const resilience = resilienceOf(config)
+  const { cooldown, pinFailover } = resilience
+  lines.push(
+    `failures: ${resilience.maxRetries} retr${resilience.maxRetries === 1 ? "y" : "ies"} per model, ` +
+      `fallback to default ${resilience.fallbackToDefault ? "on" : "off"}, cooldown after ${cooldown.failures} ` +
+      `failures in ${cooldown.windowSeconds} s for ${cooldown.cooldownSeconds} s, pin_failover ${pinFailover.policy}` +
+      (pinFailover.policy === "migrate" ? ` after ${pinFailover.afterFailures} failures` : "")
+  )
   if (config.ignoredKeys.length > 0) {
     lines.push(`ignored (Switchyard does not support these keys): ${config.ignoredKeys.join(", ")}`)
   }

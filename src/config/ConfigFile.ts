@@ -69,7 +69,6 @@ const ignoredTopLevelKeys: ReadonlyArray<string> = [
 
 const ignoredListenerKeys: ReadonlyArray<string> = [
   "router",
-  "max_retries",
   "agents",
   "input_filters",
   "output_filters"

@@ -15,12 +15,14 @@ export const resolveListener = (value: unknown, collector: Collector, warnings: 
     readonly port?: number
     readonly timeout?: number
     readonly max_body_bytes?: number
+    readonly max_retries?: number
   }
   const fill = (input: ModelListener): ListenerConfig => ({
     address: input.address ?? base.address,
     port: input.port ?? base.port,
     timeoutMs: input.timeout ?? base.timeoutMs,
-    maxBodyBytes: input.max_body_bytes ?? base.maxBodyBytes
+    maxBodyBytes: input.max_body_bytes ?? base.maxBodyBytes,
+    ...(input.max_retries === undefined ? {} : { maxRetries: input.max_retries })
   })
   if (value === undefined) return base
   if (isRecord(value)) {

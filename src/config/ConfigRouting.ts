@@ -3,6 +3,7 @@ import * as Schema from "effect/Schema"
 import { type Collector, decodeAt, type Path, unknownKey } from "./ConfigIssue.js"
 import { defaults, EmbeddedRouterInput, hasOwn, isRecord, LlmRouterInput, NonEmptyString, RoutingInput, show } from "./ConfigSchema.js"
 import type { ProviderConfig, RouterSettings, RoutingSettings } from "./GatewayConfig.js"
+import { resolveResilience } from "./ConfigResilience.js"
 
 /** Decodes the routing block key by key, so one bad field does not hide problems in the others. */
 const decodeRoutingAt = (value: unknown, collector: Collector): RoutingInput | undefined => {
@@ -151,6 +152,8 @@ export const resolveRouting = (
     }
   }
 
+  const resilience = resolveResilience(decoded, collector)
+
   if (decoded === undefined || collector.issues.length > before) return undefined
   return {
     sessionTtlSeconds: decoded.session_ttl_seconds ?? defaults.sessionTtlSeconds,
@@ -163,6 +166,7 @@ export const resolveRouting = (
     router,
     // Only present when set (defaults apply at use), so existing settings keep their shape.
     ...(decoded.turn_affinity === undefined ? {} : { turnAffinity: decoded.turn_affinity }),
-    ...(decoded.turn_ttl_seconds === undefined ? {} : { turnTtlSeconds: decoded.turn_ttl_seconds })
+    ...(decoded.turn_ttl_seconds === undefined ? {} : { turnTtlSeconds: decoded.turn_ttl_seconds }),
+    ...resilience
   }
 }

@@ -127,7 +127,7 @@ export const ListenerInput = mapping({
   timeout: opt(DurationMs),
   max_body_bytes: opt(intIn(1)),
   router: opt(Schema.Unknown),
-  max_retries: opt(Schema.Unknown),
+  max_retries: opt(intIn(0, 10)),
   agents: opt(Schema.Unknown),
   input_filters: opt(Schema.Unknown),
   output_filters: opt(Schema.Unknown)
@@ -198,6 +198,13 @@ export const RoutingInput = mapping({
   })),
   admin_key: opt(Schema.String),
   router: opt(Schema.Unknown),
+  fallback_to_default: opt(Schema.Boolean),
+  cooldown: opt(mapping({
+    failures: opt(intIn(1)),
+    window_seconds: opt(intIn(1)),
+    cooldown_seconds: opt(intIn(1))
+  })),
+  pin_failover: opt(Schema.Unknown),
   llm_provider: opt(Schema.Unknown),
   model: opt(Schema.Unknown),
   route_on_user_only: opt(Schema.Unknown),
@@ -206,6 +213,12 @@ export const RoutingInput = mapping({
   turn_ttl_seconds: opt(intIn(1))
 })
 export type RoutingInput = typeof RoutingInput.Type
+
+/** `routing.pin_failover` in its mapping form (the plain form is just the policy). */
+export const PinFailoverInput = mapping({
+  policy: opt(oneOf(["migrate", "hold", "fail"])),
+  after_failures: opt(intIn(1, 100))
+})
 
 /** `routing.router` in its `type: embedded` form. */
 export const EmbeddedRouterInput = mapping({ type: Schema.Literal("embedded"), threshold: opt(numberIn(0, 1)) })

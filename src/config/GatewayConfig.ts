@@ -77,6 +77,28 @@ export interface RoutingSettings {
   readonly turnAffinity?: boolean | undefined
   /** Idle TTL of turn pins (default 300 s). */
   readonly turnTtlSeconds?: number | undefined
+  /** `routing.fallback_to_default`; only present when set (default true). */
+  readonly fallbackToDefault?: boolean | undefined
+  /** `routing.cooldown`; only present when set. */
+  readonly cooldown?: Partial<CooldownSettings> | undefined
+  /** `routing.pin_failover`; only present when set (default migrate after 2 failures). */
+  readonly pinFailover?: Partial<PinFailoverSettings> | undefined
+}
+
+/** When a target is taken out of rotation: `failures` within `windowSeconds` cool it for `cooldownSeconds`. */
+export interface CooldownSettings {
+  readonly failures: number
+  readonly windowSeconds: number
+  readonly cooldownSeconds: number
+}
+
+/** What a pinned session does when its model fails (`routing.pin_failover`). */
+export type PinFailoverPolicy = "migrate" | "hold" | "fail"
+
+export interface PinFailoverSettings {
+  readonly policy: PinFailoverPolicy
+  /** `migrate`: consecutive failed pinned requests that move the pin. */
+  readonly afterFailures: number
 }
 
 export interface ListenerConfig {
@@ -86,6 +108,8 @@ export interface ListenerConfig {
   readonly timeoutMs: number
   /** Request body limit (Switchyard extension `max_body_bytes`, default 10 MiB). */
   readonly maxBodyBytes: number
+  /** Plano's `max_retries`: retries per target before the next one; only present when set (default 1). */
+  readonly maxRetries?: number | undefined
 }
 
 /** `state_storage`: where `/v1/responses` conversation state lives for providers that do not keep it. */

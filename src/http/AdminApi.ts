@@ -11,6 +11,8 @@ import { NotFound, Unauthorized } from "../GatewayError.js"
 import { PinCache } from "../pinning/PinCache.js"
 import type { Pin } from "../pinning/PinCache.js"
 import { Providers } from "../providers/Providers.js"
+import { Cooldowns } from "../providers/Cooldowns.js"
+import { PinFailover } from "../routing/PinFailover.js"
 import * as SessionKey from "../pinning/SessionKey.js"
 import { ClientKeys } from "../auth/ClientKeys.js"
 import { isLoopback } from "../auth/Exposure.js"
@@ -78,6 +80,7 @@ export const layerPins = HttpLayerRouter.use((router) =>
     const config = yield* GatewayConfig
     const pins = yield* PinCache
     const keys = yield* ClientKeys
+    const failover = yield* PinFailover
     const adminKey = config.routing.adminKey
     const loopbackOnly = isLoopback(config.listener.address)
     const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
@@ -111,7 +114,8 @@ export const layerPins = HttpLayerRouter.use((router) =>
         const key = yield* keyOf
         const pin = yield* pins.peek(key)
         if (Option.isNone(pin)) return yield* new NotFound({ what: "Session pin" })
-        return yield* HttpServerResponse.json(pinJson(key, pin.value, pins.expiresAt(pin.value)))
+        const migrations = (yield* failover.history(key)).map((m) => ({ ...m, at: iso(m.at) }))
+        return yield* HttpServerResponse.json({ ...pinJson(key, pin.value, pins.expiresAt(pin.value)), migrations })
       })
     )
     yield* router.add(
@@ -161,5 +165,49 @@ export const layerMetrics = HttpLayerRouter.use((router) =>
   })
 )
 
+/** `GET /admin/v1/targets`: every configured target and its cooldown state (guarded by `routing.admin_key`). */
+export const layerTargets = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const config = yield* GatewayConfig
+    const cooldowns = yield* Cooldowns
+    const adminKey = config.routing.adminKey
+    const configured = config.providers.filter((p) => !p.wildcard)
+    yield* router.add(
+      "GET",
+      "/admin/v1/targets",
+      Effect.gen(function*() {
+        if (adminKey !== undefined) {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")
+          if (match === null || !sameSecret(match[1]!, Redacted.value(adminKey))) return yield* new Unauthorized()
+        }
+        const states = yield* cooldowns.snapshot()
+        const row = (name: string, provider: string, model: string) => {
+          const status = states.get(name)
+          return {
+            name,
+            provider,
+            model,
+            state: status?.state ?? "available",
+            recent_failures: status?.recentFailures ?? 0,
+            cooling_until: status?.coolingUntil === undefined ? null : iso(status.coolingUntil)
+          }
+        }
+        const data = configured.map((p) => row(p.name, p.provider, p.modelId))
+        // Wildcard targets (`openai/<any>`) appear once they have failed.
+        for (const [name, status] of states) {
+          if (!configured.some((p) => p.name === name)) data.push(row(name, status.provider, status.model))
+        }
+        const { cooldownSeconds, failures, windowSeconds } = cooldowns.settings
+        return yield* HttpServerResponse.json({
+          object: "list",
+          data,
+          cooldown: { failures, window_seconds: windowSeconds, cooldown_seconds: cooldownSeconds }
+        })
+      })
+    )
+  })
+)
+
 /** Every route served by the `@effect/platform` app (everything but the lean proxy path). */
-export const layer = Layer.mergeAll(layerInfo, layerPins, layerMetrics)
+export const layer = Layer.mergeAll(layerInfo, layerPins, layerMetrics, layerTargets)

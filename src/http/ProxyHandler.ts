@@ -5,27 +5,22 @@ import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { MessagesRequest } from "../translation/AnthropicWire.js"
-import { toMessagesRequest } from "../translation/ChatToMessages.js"
-import type { TranslationError } from "../translation/ErrorTranslation.js"
 import { fromChatMessages, fromMessagesRequest } from "../routing/Conversation.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import { isRecord } from "../JsonValue.js"
-import { InvalidRequest, InvalidSessionId, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "../GatewayError.js"
+import { InvalidRequest, InvalidSessionId, NoSuchModel, renderError, renderGatewayError } from "../GatewayError.js"
 import type { ClientApi, GatewayError } from "../GatewayError.js"
-import { toChatRequest } from "../translation/MessagesToChat.js"
 import { makeRedactor } from "../translation/Redaction.js"
-import type { ChatRequest } from "../translation/OpenAiWire.js"
 import { Providers } from "../providers/Providers.js"
 import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
 import { relay, writeJson } from "./ResponseRelay.js"
+import { annotate, Attempts } from "./Fallback.js"
 import { RouteDecider } from "../routing/RouteDecider.js"
 import type { DecisionInput, Selection } from "../routing/RouteDecider.js"
 import * as SessionKey from "../pinning/SessionKey.js"
 import * as TurnKey from "../routing/TurnKey.js"
-import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
-import type { UpstreamResponse } from "../providers/Upstream.js"
+import { Cancellation } from "../providers/Upstream.js"
 import { Access } from "../auth/Access.js"
 import { errorHeaders } from "../GatewayError.js"
 import { RequestObserver } from "../observability/RequestObserver.js"
@@ -94,13 +89,13 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const config = yield* GatewayConfig
     const providers = yield* Providers
     const decider = yield* RouteDecider
-    const upstream = yield* Upstream
     const access = yield* Access
     const observer = yield* RequestObserver
     const tracing = yield* Tracing
+    const attempts = yield* Attempts
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
-    const { maxBodyBytes, timeoutMs } = config.listener
+    const { maxBodyBytes } = config.listener
     const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
     const redact = makeRedactor(
       [...config.providers.map((p) => p.accessKey), config.routing.adminKey].flatMap((key) =>
@@ -168,24 +163,6 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         : decider.decide(prepared)
     }
 
-    const upstreamBody = (
-      api: ClientApi,
-      wire: "chat" | "messages",
-      body: JsonObject,
-      modelId: string
-    ): Either.Either<string, TranslationError> => {
-      if ((api === "openai") === (wire === "chat")) {
-        body.model = modelId
-        return Either.right(JSON.stringify(body))
-      }
-      return api === "openai"
-        ? Either.map(toMessagesRequest(body as ChatRequest, { model: modelId }), (b) => JSON.stringify(b))
-        : Either.map(
-          toChatRequest(body as MessagesRequest, { model: modelId, stream: body.stream === true }),
-          (b) => JSON.stringify(b)
-        )
-    }
-
     /** Per-exchange state the error path needs: the abort switch and, once decided, the routing headers. */
     interface Exchange {
       readonly abort: Cancellation
@@ -224,35 +201,31 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         const target = selection.target
         if (target === undefined) return yield* new NoSuchModel({ model: selection.model })
         yield* access.limit(req, target.name)
-        const endpointInfo = providers.endpoint(target, req.headers)
-        if (Either.isLeft(endpointInfo)) return yield* endpointInfo.left
-        const { headers, origin, path, wire } = endpointInfo.right
-        const payload = upstreamBody(api, wire, body, target.modelId)
-        if (Either.isLeft(payload)) {
-          return yield* new InvalidRequest({ reason: payload.left.message, code: "untranslatable_request" })
-        }
         observer.upstreamStarted(record)
-        const response = yield* Effect.tryPromise({
-          try: (): Promise<UpstreamResponse> =>
-            upstream.send({
-              origin,
-              path,
-              method: "POST",
-              headers,
-              body: payload.right,
-              signal: exchange.abort,
-              timeoutMs
-            }),
-          catch: (cause): GatewayError => {
-            record.upstreamError = isTimeout(cause) ? "timeout" : "connect"
-            return isTimeout(cause)
-              ? new UpstreamTimeout({ provider: target.name, timeoutMs })
-              : new UpstreamUnavailable({
-                provider: target.name,
-                reason: cause instanceof Error ? cause.message : "connection failed"
-              })
-          }
-        }).pipe(upstreamSpan(req, headers, target.modelId))
+        // Filled by the upstream span (traceparent) before the first attempt is sent.
+        const traceHeaders: Record<string, string> = {}
+        const served = yield* attempts.serve(
+          {
+            api,
+            body,
+            headers: req.headers,
+            sessionKey: prepared.sessionKey,
+            signal: exchange.abort,
+            upstreamHeaders: traceHeaders
+          },
+          selection,
+          target
+        ).pipe(
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              if (error._tag === "UpstreamTimeout") record.upstreamError = "timeout"
+              else if (error._tag === "UpstreamUnavailable") record.upstreamError = "connect"
+            })
+          ),
+          upstreamSpan(req, traceHeaders, target.modelId)
+        )
+        annotate(extraHeaders, selection, served)
+        const { response, wire } = served
         observer.upstreamAnswered(record, response.statusCode, response.body)
         const streamOptions = body.stream_options
         const plan = {
@@ -260,7 +233,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
           wire,
           stream: body.stream === true,
           includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
-          model: target.modelId,
+          model: served.target.modelId,
           extraHeaders,
           redact
         } as const

@@ -17,6 +17,8 @@ export interface UpstreamRequest {
   readonly signal: AbortSignal | Cancellation
   /** Bounds the wait for response headers and each gap between body chunks (undici's coarse timers). */
   readonly timeoutMs?: number | undefined
+  /** Bounds the wait for response headers only, overriding `timeoutMs` there (one attempt of several). */
+  readonly headersTimeoutMs?: number | undefined
 }
 
 /**
@@ -83,7 +85,7 @@ export const make = (options: UpstreamOptions = {}) =>
         headers: request.headers,
         body: request.body ?? null,
         signal: request.signal,
-        headersTimeout: request.timeoutMs ?? 0,
+        headersTimeout: request.headersTimeoutMs ?? request.timeoutMs ?? 0,
         bodyTimeout: request.timeoutMs ?? 0
       } satisfies Dispatcher.RequestOptions) as Promise<UpstreamResponse>
     return Upstream.of({ send })

@@ -250,7 +250,6 @@ describe("ConfigFile", () => {
         }))
         assert.deepStrictEqual(config.ignoredKeys, [
           "prompt_targets",
-          "listeners[0].max_retries",
           "listeners[1]",
           "model_providers[0].http_host",
           "routing.llm_provider",
