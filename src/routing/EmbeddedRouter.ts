@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
 import type { Turn } from "./Conversation.js"
+import * as SentenceVector from "./SentenceVector.js"
+import * as Subwords from "./Subwords.js"
 import * as TextFeatures from "./TextFeatures.js"
 import type { MessageFeatures } from "./TextFeatures.js"
 import * as WordVectors from "./WordVectors.js"
@@ -23,12 +25,15 @@ interface RouteTerm {
   readonly stem: string
   readonly row: number
   readonly weight: number
+  readonly grams: ReadonlySet<string>
 }
 
 interface CompiledRoute {
   readonly name: string
   readonly terms: ReadonlyArray<RouteTerm>
   readonly concepts: ReadonlyMap<string, number>
+  /** Sentence vector of the route's name, description and examples (null when no word is known). */
+  readonly centroid: Float32Array | null
 }
 
 /** Routes compiled once for fast classification (opaque; cache it per route set). */
@@ -45,9 +50,9 @@ export interface CompiledRoutes {
 /** Tunable constants; exported so the evaluation tool can explore them. */
 export const params = {
   /** Default score below which the answer is "no route". */
-  threshold: 0.06,
+  threshold: 0.02,
   /** Cosine similarity below which two different words are unrelated. */
-  simFloor: 0.5,
+  simFloor: 0.65,
   /** Weight of a topic concept (code, math, ...) relative to a word. */
   conceptWeight: 4,
   /** Weight of an action concept (write, explain, summarize, ...) relative to a word. */
@@ -67,7 +72,20 @@ export const params = {
   /** Factor on an action match when message and route are about different topics ("write" code vs stories). */
   topicMismatch: 0.4,
   /** Content words of a message that count fully; later ones fade. */
-  headWords: 30
+  headWords: 30,
+  /** Weight of a query word the vector table does not know (typo, foreign word, identifier). */
+  oovWeight: 3,
+  /** Lowest weight of a frequent route word, relative to a rare one. */
+  routeWeightFloor: 0.25,
+  /** Exponent of the similarity curve above the floor. */
+  simPower: 1,
+  /** Trigram similarity at which two spellings start to count as the same word. */
+  subwordFloor: 0.5,
+  /** Weight of the sentence-vector cosine against the word-level score. */
+  sentenceWeight: 0,
+  /** Sentence cosine below which a route gets nothing from it. */
+  sentenceFloor: 0.2,
+  disabled: ["account", "incident", "infra", "docs", "security", "data", "creative"] as Array<string>
 }
 
 const cacheLimit = 20_000
@@ -81,7 +99,10 @@ const conceptAffinity: Record<string, ReadonlyArray<readonly [string, number]>> 
   reason: [["explain", 0.5]]
 }
 
-const idfOfRow = (row: number) => (row < 0 ? 4.5 : Math.max(0.3, Math.log(1 + (row + 1) / 200)))
+const idfOfRow = (row: number) => (row < 0 ? params.oovWeight : Math.max(0.3, Math.log(1 + (row + 1) / 200)))
+
+// Identifiers, numbers with units and hashes say nothing about intent.
+const looksLikeId = (word: string) => /\d/.test(word) || word.length > 20
 
 const rowOf = (vectors: WordVectors.WordVectors, word: string, stem: string) => {
   let row = vectors.row(word)
@@ -98,15 +119,19 @@ export const compileRoutes = (
   const compiled = routes.map((route): CompiledRoute => {
     const terms = new Map<string, RouteTerm>()
     const concepts = new Map<string, number>()
+    const sentence = SentenceVector.empty(vectors)
     const addText = (text: string, scale: number, withConcepts = true) => {
       const f = TextFeatures.analyzeRouteText(text)
       for (const t of f.tokens) {
         if (TextFeatures.stopWords.has(t.word)) continue
         const row = rowOf(vectors, t.word, t.stem)
         // Frequent words ("new", "tasks") say little about a route and resemble too many query words.
-        const weight = scale * Math.min(1, Math.max(0.25, idfOfRow(row) / params.routeIdfFull))
+        const weight = scale * Math.min(1, Math.max(params.routeWeightFloor, idfOfRow(row) / params.routeIdfFull))
         const known = terms.get(t.stem)
-        if (known === undefined || known.weight < weight) terms.set(t.stem, { stem: t.stem, row, weight })
+        if (known === undefined || known.weight < weight) {
+          terms.set(t.stem, { stem: t.stem, row, weight, grams: Subwords.trigrams(t.word) })
+        }
+        SentenceVector.add(vectors, sentence, row, scale * SentenceVector.sifWeight(row))
       }
       if (!withConcepts) return
       for (const [c, n] of f.concepts) concepts.set(c, Math.max(concepts.get(c) ?? 0, Math.min(1, n) * scale))
@@ -115,13 +140,19 @@ export const compileRoutes = (
     addText(route.name, params.nameWeight, false)
     addText(route.description, 1)
     for (const example of route.examples ?? []) addText(example, params.exampleWeight)
-    return { name: route.name, terms: [...terms.values()], concepts }
+    return {
+      name: route.name,
+      terms: [...terms.values()],
+      concepts,
+      centroid: SentenceVector.finish(vectors, sentence)
+    }
   })
   const casualRoute = compiled.findIndex((r) => (r.concepts.get("casual") ?? 0) > 0)
   return { _tag: "CompiledRoutes", routes: compiled, vectors, casualRoute, cache: new Map() }
 }
 
-const simOf = (cos: number) => (cos <= params.simFloor ? 0 : (cos - params.simFloor) / (1 - params.simFloor))
+const simOf = (cos: number) =>
+  cos <= params.simFloor ? 0 : Math.pow((cos - params.simFloor) / (1 - params.simFloor), params.simPower)
 
 /** Best match of one query word against every route. */
 const matchWord = (compiled: CompiledRoutes, word: string, stem: string, row: number): Float32Array => {
@@ -129,12 +160,17 @@ const matchWord = (compiled: CompiledRoutes, word: string, stem: string, row: nu
   const cached = compiled.cache.get(key)
   if (cached !== undefined) return cached
   const out = new Float32Array(compiled.routes.length)
+  const grams = word.length >= 5 ? Subwords.trigrams(word) : undefined
   compiled.routes.forEach((route, r) => {
     let best = 0
     for (const term of route.terms) {
       let s = 0
       if (term.stem === stem) s = 1
       else if (row >= 0 && term.row >= 0) s = simOf(compiled.vectors.cosine(row, term.row))
+      if (grams !== undefined && s < 1) {
+        const g = Subwords.similarity(grams, term.grams)
+        if (g > params.subwordFloor) s = Math.max(s, (g - params.subwordFloor) / (1 - params.subwordFloor))
+      }
       s *= term.weight
       if (s > best) best = s
     }
@@ -151,6 +187,7 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
   const sums = new Float64Array(n)
   let total = 0
   const seen = new Set<string>()
+  const sentence = SentenceVector.empty(compiled.vectors)
   let position = 0
   for (const t of f.tokens) {
     if (TextFeatures.stopWords.has(t.word) || seen.has(t.stem) || /^\d+$/.test(t.word)) continue
@@ -158,14 +195,16 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
     position++
     const row = rowOf(compiled.vectors, t.word, t.stem)
     const fade = position <= params.headWords ? 1 : params.headWords / position
-    const w = idfOfRow(row) * fade
+    const w = (row < 0 && looksLikeId(t.word) ? 0.3 : idfOfRow(row)) * fade
     total += w
+    SentenceVector.add(compiled.vectors, sentence, row, fade * SentenceVector.sifWeight(row))
     const m = matchWord(compiled, t.word, t.stem, row)
     for (let r = 0; r < n; r++) sums[r] += w * m[r]!
   }
   const conceptsOf = new Map(f.concepts)
   if (f.shortQuestion) conceptsOf.set("simple", 1)
   for (const [c, strength] of conceptsOf) {
+    if (params.disabled.includes(c)) continue
     const base = c === "simple" ? params.simpleWeight : TextFeatures.actionConcepts.has(c)
       ? params.actionWeight
       : params.conceptWeight
@@ -182,6 +221,15 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
     }
   }
   for (let r = 0; r < n; r++) sums[r] = sums[r]! / (total + params.lengthPrior)
+  const v = SentenceVector.finish(compiled.vectors, sentence)
+  if (v !== null && params.sentenceWeight > 0) {
+    for (let r = 0; r < n; r++) {
+      const c = compiled.routes[r]!.centroid
+      if (c === null) continue
+      const cos = SentenceVector.cosine(v, c)
+      if (cos > params.sentenceFloor) sums[r] = sums[r]! + params.sentenceWeight * (cos - params.sentenceFloor)
+    }
+  }
   return sums
 }
 
