@@ -153,14 +153,14 @@ const searchGrid = (vectors: WordVectors.WordVectors, grid: Record<string, Reado
       const turns = toTurns(c.messages)
       return { c, turns, compiled: compiled.get(c.routeset)! }
     })
-    for (let th = 0.01; th <= 0.2001; th += 0.01) {
+    for (let th = 0.005; th <= 0.6; th *= 1.15) {
       const correct = new Map<string, number>()
       for (const s of scored) {
         if (EmbeddedRouter.classify(s.compiled, s.turns, th).route === s.c.expected) {
           correct.set(s.c.routeset, (correct.get(s.c.routeset) ?? 0) + 1)
         }
       }
-      rows.push({ config: { ...combo, threshold: Number(th.toFixed(2)) }, correct })
+      rows.push({ config: { ...combo, threshold: Number(th.toFixed(4)) }, correct })
     }
   }
   Object.assign(EmbeddedRouter.params, base)

@@ -25,6 +25,7 @@ interface RouteTerm {
   readonly stem: string
   readonly row: number
   readonly weight: number
+  readonly word: string
   readonly grams: ReadonlySet<string>
 }
 
@@ -50,7 +51,7 @@ export interface CompiledRoutes {
 /** Tunable constants; exported so the evaluation tool can explore them. */
 export const params = {
   /** Default score below which the answer is "no route". */
-  threshold: 0.02,
+  threshold: 0.08,
   /** Cosine similarity below which two different words are unrelated. */
   simFloor: 0.65,
   /** Weight of a topic concept (code, math, ...) relative to a word. */
@@ -73,12 +74,18 @@ export const params = {
   topicMismatch: 0.4,
   /** Content words of a message that count fully; later ones fade. */
   headWords: 30,
+  /** Long messages are not less about a route: 1 averages over all words, 0 sums the evidence. */
+  lengthPower: 0.75,
+  /** Count a message's concept only when some route has it. */
+  conceptsOfRoutesOnly: true,
   /** Weight of a query word the vector table does not know (typo, foreign word, identifier). */
   oovWeight: 3,
   /** Lowest weight of a frequent route word, relative to a rare one. */
   routeWeightFloor: 0.25,
   /** Exponent of the similarity curve above the floor. */
   simPower: 1,
+  /** Similarity of two words that share a long prefix (`vulnerable`, `vulnerabilities`). */
+  prefixSim: 0.8,
   /** Trigram similarity at which two spellings start to count as the same word. */
   subwordFloor: 0.5,
   /** Weight of the sentence-vector cosine against the word-level score. */
@@ -129,7 +136,7 @@ export const compileRoutes = (
         const weight = scale * Math.min(1, Math.max(params.routeWeightFloor, idfOfRow(row) / params.routeIdfFull))
         const known = terms.get(t.stem)
         if (known === undefined || known.weight < weight) {
-          terms.set(t.stem, { stem: t.stem, row, weight, grams: Subwords.trigrams(t.word) })
+          terms.set(t.stem, { stem: t.stem, row, weight, word: t.word, grams: Subwords.trigrams(t.word) })
         }
         SentenceVector.add(vectors, sentence, row, scale * SentenceVector.sifWeight(row))
       }
@@ -170,6 +177,7 @@ const matchWord = (compiled: CompiledRoutes, word: string, stem: string, row: nu
       if (grams !== undefined && s < 1) {
         const g = Subwords.similarity(grams, term.grams)
         if (g > params.subwordFloor) s = Math.max(s, (g - params.subwordFloor) / (1 - params.subwordFloor))
+        if (s < params.prefixSim && Subwords.sharesStem(word, term.word)) s = params.prefixSim
       }
       s *= term.weight
       if (s > best) best = s
@@ -209,18 +217,22 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
       ? params.actionWeight
       : params.conceptWeight
     const w = base * Math.sqrt(strength)
-    total += w
     const related = conceptAffinity[c]
     const isAction = TextFeatures.actionConcepts.has(c)
+    let any = false
     for (let r = 0; r < n; r++) {
       const own = compiled.routes[r]!.concepts
       let m = own.get(c) ?? 0
       if (related !== undefined) for (const [other, k] of related) m = Math.max(m, k * (own.get(other) ?? 0))
+      if (m > 0) any = true
       if (isAction && m > 0 && topicMismatch(conceptsOf, own)) m *= params.topicMismatch
       sums[r] += w * m
     }
+    // A kind of request no route speaks of tells nothing about which route fits; it must not dilute the others.
+    if (any || !params.conceptsOfRoutesOnly) total += w
   }
-  for (let r = 0; r < n; r++) sums[r] = sums[r]! / (total + params.lengthPrior)
+  const norm = Math.pow(total + params.lengthPrior, params.lengthPower)
+  for (let r = 0; r < n; r++) sums[r] = sums[r]! / norm
   const v = SentenceVector.finish(compiled.vectors, sentence)
   if (v !== null && params.sentenceWeight > 0) {
     for (let r = 0; r < n; r++) {

@@ -18,3 +18,11 @@ export const similarity = (a: ReadonlySet<string>, b: ReadonlySet<string>): numb
   for (const g of a) if (b.has(g)) shared++
   return (2 * shared) / (a.size + b.size)
 }
+
+/** Two words share a stem: a common prefix of at least 5 letters covering most of the shorter word. */
+export const sharesStem = (a: string, b: string): boolean => {
+  const n = Math.min(a.length, b.length)
+  let i = 0
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++
+  return i >= 5 && i >= 0.7 * n
+}
