@@ -51,7 +51,7 @@ export interface CompiledRoutes {
 /** Tunable constants; exported so the evaluation tool can explore them. */
 export const params = {
   /** Default score below which the answer is "no route". */
-  threshold: 0.08,
+  threshold: 0.075,
   /** Cosine similarity below which two different words are unrelated. */
   simFloor: 0.65,
   /** Weight of a topic concept (code, math, ...) relative to a word. */
@@ -84,6 +84,8 @@ export const params = {
   routeWeightFloor: 0.25,
   /** Exponent of the similarity curve above the floor. */
   simPower: 1,
+  /** Share of a word's evidence that must stand out from its similarity to all routes (0..1). */
+  relative: 0,
   /** Similarity of two words that share a long prefix (`vulnerable`, `vulnerabilities`). */
   prefixSim: 0.8,
   /** Trigram similarity at which two spellings start to count as the same word. */
@@ -143,7 +145,7 @@ export const compileRoutes = (
       if (!withConcepts) return
       for (const [c, n] of f.concepts) concepts.set(c, Math.max(concepts.get(c) ?? 0, Math.min(1, n) * scale))
     }
-    // Names are often compounds ("infrastructure_as_code") whose words would raise misleading concepts.
+    // Names are often compounds ("search_as_a_service") whose words would raise misleading concepts.
     addText(route.name, params.nameWeight, false)
     addText(route.description, 1)
     for (const example of route.examples ?? []) addText(example, params.exampleWeight)
@@ -207,7 +209,16 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
     total += w
     SentenceVector.add(compiled.vectors, sentence, row, fade * SentenceVector.sifWeight(row))
     const m = matchWord(compiled, t.word, t.stem, row)
-    for (let r = 0; r < n; r++) sums[r] += w * m[r]!
+    if (params.relative > 0 && n > 1) {
+      // A word close to every route ("week", "problem") tells little about which one fits: credit only its excess
+      // over the mean of the routes.
+      let mean = 0
+      for (let r = 0; r < n; r++) mean += m[r]!
+      mean /= n
+      for (let r = 0; r < n; r++) {
+        sums[r] += w * ((1 - params.relative) * m[r]! + params.relative * Math.max(0, m[r]! - mean) * n / (n - 1))
+      }
+    } else for (let r = 0; r < n; r++) sums[r] += w * m[r]!
   }
   const conceptsOf = new Map(f.concepts)
   if (f.shortQuestion) conceptsOf.set("simple", 1)
@@ -304,6 +315,8 @@ export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
       weight *= 0.5
     }
   }
+  // Evidence is unbounded once long messages are not averaged away; the threshold lives on a 0..1 scale.
+  for (let r = 0; r < n; r++) out[r] = out[r]! / (1 + out[r]!)
   return { scores: out, smallTalk: false }
 }
 
