@@ -169,7 +169,7 @@ const searchGrid = (vectors: WordVectors.WordVectors, grid: Record<string, Reado
     routesetIds.filter((id) => id !== without).reduce((n, id) => n + (r.correct.get(id) ?? 0), 0)
   const best = (without?: string) => rows.reduce((a, b) => (total(b, without) > total(a, without) ? b : a))
   const pct = (n: number, d: number) => `${(100 * n / d).toFixed(1)}%`
-  const top = [...rows].sort((a, b) => total(b) - total(a)).slice(0, 5)
+  const top = [...rows].sort((a, b) => total(b) - total(a)).slice(0, Number(process.env.GRID_TOP ?? 5))
   console.log(`grid: ${rows.length} configurations over ${cases.length} cases`)
   for (const r of top) {
     console.log(`  ${pct(total(r), cases.length)}  ${JSON.stringify(r.config)}  ${

@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import { backgroundRoutes } from "./BackgroundRoutes.js"
 import type { Turn } from "./Conversation.js"
 import * as SentenceVector from "./SentenceVector.js"
 import * as Subwords from "./Subwords.js"
@@ -44,6 +45,8 @@ export interface CompiledRoutes {
   readonly vectors: WordVectors.WordVectors
   /** The route small talk goes to, when a route describes casual conversation. */
   readonly casualRoute: number
+  /** The broad kinds of request the routes are weighed against (none for the background set itself). */
+  readonly background: CompiledRoutes | undefined
   /** Per query word: its best match against each route; filled lazily, bounded. */
   readonly cache: Map<string, Float32Array>
 }
@@ -51,7 +54,7 @@ export interface CompiledRoutes {
 /** Tunable constants; exported so the evaluation tool can explore them. */
 export const params = {
   /** Default score below which the answer is "no route". */
-  threshold: 0.075,
+  threshold: 0.07,
   /** Cosine similarity below which two different words are unrelated. */
   simFloor: 0.65,
   /** Weight of a topic concept (code, math, ...) relative to a word. */
@@ -75,7 +78,7 @@ export const params = {
   /** Content words of a message that count fully; later ones fade. */
   headWords: 30,
   /** Long messages are not less about a route: 1 averages over all words, 0 sums the evidence. */
-  lengthPower: 0.75,
+  lengthPower: 0.5,
   /** Count a message's concept only when some route has it. */
   conceptsOfRoutesOnly: true,
   /** Weight of a query word the vector table does not know (typo, foreign word, identifier). */
@@ -84,6 +87,8 @@ export const params = {
   routeWeightFloor: 0.25,
   /** Exponent of the similarity curve above the floor. */
   simPower: 1,
+  /** How much better a broad kind of request must fit than the best route for *no route* (0 = never). */
+  backgroundMargin: 2,
   /** Share of a word's evidence that must stand out from its similarity to all routes (0..1). */
   relative: 0,
   /** Similarity of two words that share a long prefix (`vulnerable`, `vulnerabilities`). */
@@ -123,7 +128,8 @@ const rowOf = (vectors: WordVectors.WordVectors, word: string, stem: string) => 
 /** Compiles route names, descriptions and examples into reusable term tables. */
 export const compileRoutes = (
   vectors: WordVectors.WordVectors,
-  routes: ReadonlyArray<RouteSpec>
+  routes: ReadonlyArray<RouteSpec>,
+  withBackground = true
 ): CompiledRoutes => {
   const compiled = routes.map((route): CompiledRoute => {
     const terms = new Map<string, RouteTerm>()
@@ -157,7 +163,8 @@ export const compileRoutes = (
     }
   })
   const casualRoute = compiled.findIndex((r) => (r.concepts.get("casual") ?? 0) > 0)
-  return { _tag: "CompiledRoutes", routes: compiled, vectors, casualRoute, cache: new Map() }
+  const background = withBackground ? compileRoutes(vectors, backgroundRoutes, false) : undefined
+  return { _tag: "CompiledRoutes", routes: compiled, vectors, casualRoute, background, cache: new Map() }
 }
 
 const simOf = (cos: number) =>
@@ -333,6 +340,13 @@ export const classify = (
       : { route: null, confidence: 0.9 }
   }
   const { best, second, top } = pick(result.scores)
+  if (best >= 0 && top >= threshold && params.backgroundMargin > 0 && compiled.background !== undefined) {
+    // Is this request about something else? A broad kind of request that fits clearly better than every route.
+    const other = pick(scores(compiled.background, turns).scores)
+    if (other.top > top * (1 + params.backgroundMargin)) {
+      return { route: null, confidence: Math.min(1, 0.5 + 0.5 * (1 - top / other.top)) }
+    }
+  }
   if (best < 0 || top < threshold) {
     return { route: null, confidence: threshold <= 0 ? 0 : Math.min(1, Math.max(0, 1 - top / threshold) + 0.5) }
   }
