@@ -33,7 +33,8 @@ const readSynsets = (dir: string): Map<string, Synset> => {
       for (let i = 0; i < pointerCount; i++) {
         const p = f[at + 4 * i]!
         const pointerPos = f[at + 4 * i + 2]!
-        pointers.push({ symbol: p, target: `${pointerPos === "s" ? "a" : pointerPos}${f[at + 4 * i + 1]}`, st: f[at + 4 * i + 3]! })
+        const target = `${pointerPos === "s" ? "a" : pointerPos}${f[at + 4 * i + 1]}`
+        pointers.push({ symbol: p, target, st: f[at + 4 * i + 3]! })
       }
       synsets.set(`${pos}${f[0]}`, { words, pointers })
     }

@@ -214,7 +214,9 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
     const fade = position <= params.headWords ? 1 : params.headWords / position
     const w = (row < 0 && looksLikeId(t.word) ? 0.3 : idfOfRow(row)) * fade
     total += w
-    SentenceVector.add(compiled.vectors, sentence, row, fade * SentenceVector.sifWeight(row))
+    if (params.sentenceWeight > 0) {
+      SentenceVector.add(compiled.vectors, sentence, row, fade * SentenceVector.sifWeight(row))
+    }
     const m = matchWord(compiled, t.word, t.stem, row)
     if (params.relative > 0 && n > 1) {
       // A word close to every route ("week", "problem") tells little about which one fits: credit only its excess
