@@ -58,9 +58,9 @@ export const params = {
   /** Cosine similarity below which two different words are unrelated. */
   simFloor: 0.65,
   /** Weight of a topic concept (code, math, ...) relative to a word. */
-  conceptWeight: 4,
+  conceptWeight: 2,
   /** Weight of an action concept (write, explain, summarize, ...) relative to a word. */
-  actionWeight: 7,
+  actionWeight: 4,
   /** Weight of the "short question" cue against routes for simple queries. */
   simpleWeight: 5,
   /** Dampens scores of very short messages. */
@@ -292,6 +292,18 @@ const pick = (scores: Float64Array) => {
   return { best, top: best < 0 ? 0 : scores[best]!, second }
 }
 
+// `classify` scores the same turns against the routes and then the background kinds; analyse each text once.
+const recent = new Map<string, MessageFeatures>()
+const analyzeRecent = (text: string): MessageFeatures => {
+  let f = recent.get(text)
+  if (f === undefined) {
+    f = TextFeatures.analyze(text)
+    if (recent.size >= 8) recent.clear()
+    recent.set(text, f)
+  }
+  return f
+}
+
 /** Scores of the latest user intent against every route (exported for the evaluation tool). */
 export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
   readonly scores: Float64Array
@@ -306,7 +318,7 @@ export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
     }
   }
   if (last < 0 || n === 0) return { scores: new Float64Array(n), smallTalk: false }
-  const f = TextFeatures.analyze(turns[last]!.content)
+  const f = analyzeRecent(turns[last]!.content)
   if (f.smallTalk) return { scores: new Float64Array(n), smallTalk: true }
   const out = scoreMessage(compiled, f)
   if (!f.topicShift) {
@@ -317,7 +329,7 @@ export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
       const turn = turns[i]!
       if (turn.role !== "user" || turn.content.trim().length === 0) continue
       seen++
-      const pf = TextFeatures.analyze(turn.content)
+      const pf = analyzeRecent(turn.content)
       if (pf.smallTalk) continue
       const prev = scoreMessage(compiled, pf)
       for (let r = 0; r < n; r++) out[r] = out[r]! + weight * prev[r]!
