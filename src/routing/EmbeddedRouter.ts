@@ -58,11 +58,11 @@ export const params = {
   /** Cosine similarity below which two different words are unrelated. */
   simFloor: 0.65,
   /** Weight of a topic concept (code, math, ...) relative to a word. */
-  conceptWeight: 2,
+  conceptWeight: 1,
   /** Weight of an action concept (write, explain, summarize, ...) relative to a word. */
-  actionWeight: 4,
+  actionWeight: 2,
   /** Weight of the "short question" cue against routes for simple queries. */
-  simpleWeight: 5,
+  simpleWeight: 2.5,
   /** Dampens scores of very short messages. */
   lengthPrior: 2.5,
   /** Weight of route-name words relative to description words. */
