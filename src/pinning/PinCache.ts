@@ -23,6 +23,8 @@ export interface PinCacheOptions {
   readonly maxEntries: number
   /** How often the background sweep removes expired pins. */
   readonly sweepIntervalSeconds: number
+  /** Whether its counters feed the `switchyard_pins_*` metrics (false for stores that are not session pins). */
+  readonly reportMetrics?: boolean | undefined
 }
 
 /** Plano's defaults (`session_ttl_seconds`, `session_max_entries`) and our sweep interval. */
@@ -145,10 +147,13 @@ export const make = (
   options: Partial<PinCacheOptions> = {}
 ): Effect.Effect<PinCacheService, PinCacheError, Scope.Scope> =>
   Effect.gen(function*() {
-    const { maxEntries, sweepIntervalSeconds, ttlSeconds } = yield* validateOptions(options)
+    const { maxEntries, reportMetrics, sweepIntervalSeconds, ttlSeconds } = yield* validateOptions(options)
     const clock = yield* Effect.clock
     const ref = yield* Ref.make(
-      new PinStore({ maxEntries, ttlSeconds }, (counter, n) => metrics[counter].unsafeUpdate(n, []))
+      new PinStore(
+        { maxEntries, ttlSeconds },
+        reportMetrics === false ? () => {} : (counter, n) => metrics[counter].unsafeUpdate(n, [])
+      )
     )
     const now = () => clock.unsafeCurrentTimeMillis()
     const ttlMillis = ttlSeconds * 1000

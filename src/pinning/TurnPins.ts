@@ -24,7 +24,7 @@ export const keyPrefixOf = (sessionPrefix: string | undefined): string =>
 
 /** Turn pins in memory with the given TTL and capacity. */
 export const layerMemory = (options: Partial<PinCache.PinCacheOptions> = {}): Layer.Layer<TurnPins> =>
-  Layer.scoped(TurnPins, PinCache.make({ ttlSeconds: defaultTtlSeconds, maxEntries: 1000, ...options })).pipe(
+  Layer.scoped(TurnPins, PinCache.make({ ttlSeconds: defaultTtlSeconds, maxEntries: 1000, reportMetrics: false, ...options })).pipe(
     Layer.orDie
   )
 
@@ -36,11 +36,23 @@ export const layerConfig: Layer.Layer<TurnPins, PinCache.PinCacheError, GatewayC
     const ttlSeconds = routing.turnTtlSeconds ?? defaultTtlSeconds
     const maxEntries = capacityOf(routing.sessionMaxEntries)
     const store = routing.sessionStore
-    if (routing.turnAffinity === false) return yield* PinCache.make({ ttlSeconds, maxEntries: 1 })
+    if (routing.turnAffinity === false) return yield* PinCache.make({ ttlSeconds, maxEntries: 1, reportMetrics: false })
     if (store?.type === "redis") {
       const keyPrefix = keyPrefixOf(store.keyPrefix)
-      return yield* PinCacheRedis.make({ url: store.url, ttlSeconds, maxEntries, keyPrefix })
+      return yield* PinCacheRedis.make({
+        url: store.url,
+        ttlSeconds,
+        maxEntries,
+        keyPrefix,
+        reportMetrics: false,
+        commandTimeoutMs: store.commandTimeoutMs
+      })
     }
-    return yield* PinCache.make({ ttlSeconds, maxEntries, sweepIntervalSeconds: Math.min(60, ttlSeconds) })
+    return yield* PinCache.make({
+      ttlSeconds,
+      maxEntries,
+      sweepIntervalSeconds: Math.min(60, ttlSeconds),
+      reportMetrics: false
+    })
   })
 )

@@ -322,7 +322,7 @@ describe("npm start", () => {
         const url = await new Promise<string>((resolve, reject) => {
           const onData = (chunk: Buffer) => {
             output += chunk.toString()
-            const match = /listening on (http:\/\/[^\s]+)/.exec(output)
+            const match = /listening on (http:\/\/[^\s"]+)/.exec(output)
             if (match !== null) resolve(match[1]!)
           }
           npm.stdout!.on("data", onData)

@@ -43,7 +43,7 @@ const spawnGateway = async (file: string): Promise<{ url: string; child: ChildPr
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
-      const match = /listening on (http:\/\/[^\s]+)/.exec(output)
+      const match = /listening on (http:\/\/[^\s"]+)/.exec(output)
       if (match !== null) resolve(match[1]!)
     }
     child.stdout.on("data", onData)

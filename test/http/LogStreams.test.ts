@@ -24,7 +24,7 @@ model_providers:
     base_url: http://127.0.0.1:9
     access_key: k
     default: true
-tracing: { random_sampling: 100 }
+prompt_targets: [{ name: lookup }]
 `)
     await gateway.close()
     const warned = err.some((line) => line.includes("level=WARN") && line.includes("ignoring Plano keys"))

@@ -130,7 +130,11 @@ describe("GET /metrics", () => {
     const url = dead.url
     await dead.close()
     const other = await startGateway(
-      config(mock.url).replace(`openai/gpt-4o\n    base_url: ${mock.url}`, `openai/gpt-4o\n    base_url: ${url}`),
+      // No fallback to the default model: this request must fail on the dead provider.
+      config(mock.url, "routing:\n  fallback_to_default: false\n").replace(
+        `openai/gpt-4o\n    base_url: ${mock.url}`,
+        `openai/gpt-4o\n    base_url: ${url}`
+      ),
       { router: codeRouter }
     )
     try {

@@ -129,14 +129,14 @@ export const spawnGateway = async (
     })
   try {
     await Promise.race([
-      waitFor(/listening on http:\/\/[^\s]+/),
+      waitFor(/listening on http:\/\/[^\s"]+/),
       exited.then((code) => Promise.reject(new Error(`exited ${code}: ${output}`)))
     ])
   } catch (error) {
     child.kill("SIGKILL")
     throw error
   }
-  const url = /listening on (http:\/\/[^\s]+)/.exec(output)![1]!
+  const url = /listening on (http:\/\/[^\s"]+)/.exec(output)![1]!
   return {
     url,
     child,
