@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Runtime from "effect/Runtime"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Access } from "../auth/Access.js"
+import { redactorFor } from "../translation/Redaction.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import { InvalidRequest, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "../GatewayError.js"
 import type { GatewayError } from "../GatewayError.js"
@@ -55,6 +56,7 @@ export class CountTokens extends Effect.Service<CountTokens>()("switchyard/Count
     const providers = yield* Providers
     const upstream = yield* Upstream
     const access = yield* Access
+    const redact = redactorFor(config)
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const { maxBodyBytes, timeoutMs } = config.listener
 
@@ -97,7 +99,8 @@ export class CountTokens extends Effect.Service<CountTokens>()("switchyard/Count
           stream: false,
           includeUsage: false,
           model: target.modelId,
-          extraHeaders: { [countHeader]: "provider", "x-routing-model": target.name }
+          extraHeaders: { [countHeader]: "provider", "x-routing-model": target.name },
+          redact
         } as const
         const start = (finished: () => void) => relay(response, res, plan, () => finished())
         if (wait) yield* Effect.async<void>((resume) => start(() => resume(Effect.void)))

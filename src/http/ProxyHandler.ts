@@ -10,7 +10,7 @@ import { GatewayConfig } from "../config/GatewayConfig.js"
 import { isRecord } from "../JsonValue.js"
 import { InvalidRequest, InvalidSessionId, NoSuchModel, renderError, renderGatewayError } from "../GatewayError.js"
 import type { ClientApi, GatewayError } from "../GatewayError.js"
-import { makeRedactor } from "../translation/Redaction.js"
+import { redactorFor } from "../translation/Redaction.js"
 import { Providers } from "../providers/Providers.js"
 import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
@@ -97,11 +97,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
     const runFork = Runtime.runFork(runtime)
     const { maxBodyBytes } = config.listener
     const scopeHeader = config.routing.sessionScopeHeader?.toLowerCase()
-    const redact = makeRedactor(
-      [...config.providers.map((p) => p.accessKey), config.routing.adminKey].flatMap((key) =>
-        key === undefined ? [] : [Redacted.value(key)]
-      )
-    )
+    const redact = redactorFor(config)
 
     /** Everything the decision needs, checked synchronously from the body bytes and headers. */
     const prepare = (

@@ -26,9 +26,11 @@ import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
 import { fromChatMessages } from "../routing/Conversation.js"
 import { RouteDecider } from "../routing/RouteDecider.js"
+import * as TurnKey from "../routing/TurnKey.js"
 import type { DecisionInput } from "../routing/RouteDecider.js"
 import { ConversationStore } from "../state/ConversationStore.js"
 import { toMessagesRequest } from "../translation/ChatToMessages.js"
+import { redactorFor } from "../translation/Redaction.js"
 import type { TranslationError } from "../translation/ErrorTranslation.js"
 import { echoOf, inputItems, routingMessages, toChatRequest } from "../translation/ResponsesToChat.js"
 import type { ResponsesResponse } from "../translation/ResponsesWire.js"
@@ -96,6 +98,7 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
     const providers = yield* Providers
     const decider = yield* RouteDecider
     const access = yield* Access
+    const redact = redactorFor(config)
     const upstream = yield* Upstream
     const store = yield* ConversationStore
     const runtime = yield* Effect.runtime<never>()
@@ -126,7 +129,8 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
           inlinePreferences,
           sessionKey,
           requestedModel,
-          turns: () => fromChatMessages(routingMessages(body))
+          turns: () => fromChatMessages(routingMessages(body)),
+          turn: () => TurnKey.ofResponses(body.input)
         }
         return { body, echo, input, unresolved }
       })
@@ -226,7 +230,8 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
               stream,
               includeUsage: false,
               model: target.modelId,
-              extraHeaders
+              extraHeaders,
+              redact
             }, done)
           } else {
             relayResponses(response, res, {
@@ -235,7 +240,8 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
               model: target.modelId,
               echo,
               extraHeaders,
-              keep: keeper(body)
+              keep: keeper(body),
+              redact
             }, done)
           }
         }

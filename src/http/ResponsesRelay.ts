@@ -3,6 +3,7 @@ import { renderGatewayError, StateUnavailable } from "../GatewayError.js"
 import { fromChatResponse, thinkingItems } from "../translation/ChatResponseToResponses.js"
 import { ChatToResponsesStream, responsesStreamTransform } from "../translation/ChatStreamToResponses.js"
 import { toOpenAIErrorBody } from "../translation/ErrorTranslation.js"
+import type { Redactor } from "../translation/Redaction.js"
 import { fromMessagesResponse } from "../translation/MessagesResponseToChat.js"
 import { messagesStreamTranslator } from "../translation/MessagesStreamToChat.js"
 import type { ResponsesEcho, ResponsesResponse } from "../translation/ResponsesWire.js"
@@ -24,6 +25,8 @@ export interface ResponsesPlan {
   readonly extraHeaders: Record<string, string>
   /** Keeps the finished response (conversation state) before the client is told it completed. */
   readonly keep: ((response: ResponsesResponse) => Promise<void>) | undefined
+  /** Removes secrets from upstream error bodies. */
+  readonly redact: Redactor
 }
 
 const maxTranslatedBody = 64 * 1024 * 1024
@@ -57,7 +60,7 @@ export const relayResponses = (
       (raw) => {
         copyUpstreamHeaders(upstream.headers, headers, false)
         Object.assign(headers, plan.extraHeaders)
-        writeJson(res, status, headers, toOpenAIErrorBody(status, raw))
+        writeJson(res, status, headers, toOpenAIErrorBody(status, plan.redact(raw.toString("utf8"))))
         done()
       },
       (error: Error) => done(error)

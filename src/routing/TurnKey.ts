@@ -62,7 +62,10 @@ export const ofMessages = (body: Record<string, unknown>): TurnState | undefined
 
 /** The turn of a Responses `input` (a string, or items where `function_call_output` continues the turn). */
 export const ofResponses = (input: unknown): TurnState | undefined => {
-  if (typeof input === "string") return { key: hashOf("responses", null, [input]), continues: false }
+  // A string input is shorthand for one user message: the turn's later requests send it as that item.
+  if (typeof input === "string") {
+    return { key: hashOf("responses", null, [{ role: "user", content: input }]), continues: false }
+  }
   if (!Array.isArray(input)) return undefined
   let lastUser = -1
   for (let i = input.length - 1; i >= 0; i--) {

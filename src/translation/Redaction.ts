@@ -1,3 +1,5 @@
+import * as Redacted from "effect/Redacted"
+import type { ResolvedConfig } from "../config/GatewayConfig.js"
 /** Replaces secrets in text with `[REDACTED]`. */
 export type Redactor = (text: string) => string
 
@@ -20,3 +22,11 @@ export const makeRedactor = (secrets: ReadonlyArray<string>): Redactor => {
       scheme === undefined ? "[REDACTED]" : `${scheme} [REDACTED]`)
   }
 }
+
+/** The redactor for a loaded config: its provider keys and admin key. */
+export const redactorFor = (config: ResolvedConfig): Redactor =>
+  makeRedactor(
+    [...config.providers.map((p) => p.accessKey), config.routing.adminKey].flatMap((key) =>
+      key === undefined ? [] : [Redacted.value(key)]
+    )
+  )
