@@ -77,16 +77,56 @@ const historyDropsReasoning = (messages: unknown): boolean =>
     m.reasoning_content.length > 0 && typeof m.reasoning_signature !== "string"
   )
 
+/** Response headers being built (node's `OutgoingHttpHeaders` fits). */
+export type Headers = { [name: string]: unknown }
+
+/** What `x-switchyard-reasoning` reports: reasoning lost, or thinking handed to the client without a signature. */
+export type ReasoningMark = "dropped" | "unsigned"
+
+/** Adds a mark to the `x-switchyard-reasoning` header (a comma-separated list, each mark once). */
+export const markReasoning = (headers: Headers, mark: ReasoningMark): void => {
+  const now = headers[reasoningHeader]
+  if (typeof now !== "string") headers[reasoningHeader] = mark
+  else if (!now.split(", ").includes(mark)) headers[reasoningHeader] = `${now}, ${mark}`
+}
+
 /**
- * Whether a request translated across APIs loses reasoning before any answer is seen: thinking in a Messages history
- * sent to a chat upstream, unsigned `reasoning_content` in a chat history sent to Anthropic, or a streamed request that
- * asks an Anthropic upstream for thinking (its signatures cannot reach the OpenAI client, and stream headers go first).
+ * Marks a request translated across APIs, before any answer is seen: thinking in a Messages history sent to a chat
+ * upstream and unsigned `reasoning_content` in a chat history sent to Anthropic are dropped; a streamed request that
+ * asks for reasoning is marked up front, since stream headers precede the body (an OpenAI client loses Anthropic's
+ * signatures; an Anthropic client gets unsigned thinking).
  */
-export const requestDropsReasoning = (client: "openai" | "anthropic", body: JsonObject): boolean =>
-  client === "anthropic"
-    ? historyDropsThinking(body.messages)
-    : historyDropsReasoning(body.messages) ||
-      (body.stream === true && budgetForEffort(body.reasoning_effort) !== undefined)
+export const markReasoningRequest = (
+  headers: Headers,
+  client: "openai" | "anthropic",
+  body: JsonObject
+): void => {
+  if (client === "anthropic") {
+    if (historyDropsThinking(body.messages)) markReasoning(headers, "dropped")
+    if (body.stream === true && effortOfThinking(body.thinking) !== undefined) markReasoning(headers, "unsigned")
+  } else {
+    if (historyDropsReasoning(body.messages)) markReasoning(headers, "dropped")
+    if (body.stream === true && budgetForEffort(body.reasoning_effort) !== undefined) markReasoning(headers, "dropped")
+  }
+}
+
+/** Marks a translated non-streaming answer (`parsed` is the upstream body) by what its reasoning lost. */
+export const markReasoningResponse = (
+  headers: Headers,
+  client: "openai" | "anthropic",
+  parsed: unknown
+): void => {
+  if (!isRecord(parsed)) return
+  if (client === "openai") {
+    if (messagesResponseDropsReasoning(parsed.content)) markReasoning(headers, "dropped")
+    return
+  }
+  const choice = Array.isArray(parsed.choices) ? parsed.choices[0] : undefined
+  const message = isRecord(choice) ? choice.message : undefined
+  if (isRecord(message) && typeof message.reasoning_content === "string" && message.reasoning_content.length > 0) {
+    markReasoning(headers, "unsigned")
+  }
+}
 
 /**
  * The thinking block of an assistant chat message, only when it carries a signature (`reasoning_signature`, not part
