@@ -399,7 +399,12 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
     if (choice !== undefined) out.tool_choice = choice
   }
   const thinking = thinkingOfEffort(body.reasoning_effort, maxTokens)
-  if (thinking !== undefined) out.thinking = thinking
+  if (thinking !== undefined) {
+    out.thinking = thinking
+    // Anthropic rejects sampling changes while thinking.
+    delete out.temperature
+    delete out.top_p
+  }
   if (body.stream === true) out.stream = true
   const user = stringOr(body.user) ?? stringOr(body.safety_identifier)
   if (user !== undefined && user.length > 0) out.metadata = { user_id: user }
@@ -412,7 +417,8 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
  * one user turn of `tool_result` blocks; `max_tokens` defaults to 4096; `temperature` is clamped to 0–1 and `top_p`
  * is dropped when `temperature` is set; `response_format` json_object/json_schema becomes a system instruction (or
  * `output_config.format`, see `jsonSchema`); `frequency_penalty`, `presence_penalty`, `seed`, `logprobs`,
- * `logit_bias` are dropped; `reasoning_effort` becomes `thinking` (`thinkingOfEffort`). Anything untranslatable
+ * `logit_bias` are dropped; `reasoning_effort` becomes `thinking` (`thinkingOfEffort`, then
+ * `temperature` and `top_p` are dropped). Anything untranslatable
  * (invalid tool-call JSON, audio, n > 1, uploaded file ids) is a `TranslationError`.
  */
 export const toMessagesRequest = (
