@@ -10,6 +10,7 @@ import { GatewayConfig } from "../config/GatewayConfig.js"
 import { isRecord } from "../JsonValue.js"
 import { InvalidRequest, InvalidSessionId, NoSuchModel, renderError, renderGatewayError } from "../GatewayError.js"
 import type { ClientApi, GatewayError } from "../GatewayError.js"
+import { markReasoningRequest } from "../translation/Reasoning.js"
 import { redactorFor } from "../translation/Redaction.js"
 import { Providers } from "../providers/Providers.js"
 import * as RequestBody from "./RequestBody.js"
@@ -222,6 +223,7 @@ export class ProxyHandler extends Effect.Service<ProxyHandler>()("switchyard/Pro
         )
         annotate(extraHeaders, selection, served)
         const { response, wire } = served
+        if ((api === "openai") !== (wire === "chat")) markReasoningRequest(extraHeaders, api, body)
         observer.upstreamAnswered(record, response.statusCode, response.body)
         const streamOptions = body.stream_options
         const plan = {

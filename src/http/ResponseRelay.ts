@@ -6,6 +6,7 @@ import { toAnthropicErrorBody, toOpenAIErrorBody } from "../translation/ErrorTra
 import type { ClientApi } from "../GatewayError.js"
 import { fromMessagesResponse } from "../translation/MessagesResponseToChat.js"
 import { messagesStreamTranslator } from "../translation/MessagesStreamToChat.js"
+import { markReasoningResponse } from "../translation/Reasoning.js"
 import type { Redactor } from "../translation/Redaction.js"
 import { toTransform } from "../translation/SseParser.js"
 import { streamErrorEvent } from "../translation/StreamErrorEvent.js"
@@ -181,6 +182,7 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
       let translated: Serialised
       try {
         const parsed: unknown = JSON.parse(text)
+        markReasoningResponse(headers, plan.client, parsed)
         translated = serialise(
           plan.client === "openai"
             ? fromMessagesResponse(parsed as Parameters<typeof fromMessagesResponse>[0], { model: plan.model })

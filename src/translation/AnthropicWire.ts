@@ -60,6 +60,12 @@ export interface MessagesThinkingBlock {
   readonly signature: string
 }
 
+/** Extended thinking the provider encrypted. */
+export interface MessagesRedactedThinkingBlock {
+  readonly type: "redacted_thinking"
+  readonly data: string
+}
+
 /** Any content block the gateway reads or writes. */
 export type MessagesContentBlock =
   | MessagesTextBlock
@@ -68,6 +74,7 @@ export type MessagesContentBlock =
   | MessagesToolUseBlock
   | MessagesToolResultBlock
   | MessagesThinkingBlock
+  | MessagesRedactedThinkingBlock
 
 /** One message of a Messages request. */
 export interface MessagesMessage {
@@ -102,6 +109,7 @@ export type MessagesRequest = {
   readonly tools?: ReadonlyArray<MessagesTool>
   readonly tool_choice?: MessagesToolChoice
   readonly metadata?: { readonly user_id?: string }
+  readonly thinking?: { readonly type: "enabled"; readonly budget_tokens: number } | { readonly type: "disabled" }
   readonly output_config?: {
     readonly format?: { readonly type: "json_schema"; readonly schema: Readonly<Record<string, unknown>> }
   }

@@ -63,7 +63,8 @@ export interface FromChatResponseOptions {
 }
 
 /**
- * An OpenAI chat.completion → an Anthropic Message (first choice). `prompt_tokens` is split into `input_tokens`
+ * An OpenAI chat.completion → an Anthropic Message (first choice). `reasoning_content` becomes a leading thinking
+ * block with an empty signature. `prompt_tokens` is split into `input_tokens`
  * (uncached) and `cache_read_input_tokens`; finish reasons map stop→end_turn, length→max_tokens,
  * tool_calls→tool_use, content_filter (or a refusal)→refusal. Tool arguments that are not a JSON object are kept
  * as `{"_invalid_arguments": raw}`. Never throws.
@@ -77,6 +78,11 @@ export const fromChatResponse = (chat: ChatResponse, opts: FromChatResponseOptio
   const message: JsonObject = isRecord(choice) && isRecord(choice.message) ? choice.message : {}
   const content: Array<MessagesContentBlock> = []
   let refused = false
+  const thought = message.reasoning_content
+  // Chat completions carry no signature: the block is unsigned (the relay marks it with `x-switchyard-reasoning`).
+  if (typeof thought === "string" && thought.length > 0) {
+    content.push({ type: "thinking", thinking: thought, signature: "" })
+  }
   if (typeof message.content === "string" && message.content.length > 0) {
     content.push({ type: "text", text: message.content })
   } else if (Array.isArray(message.content)) {

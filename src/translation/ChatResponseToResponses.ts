@@ -133,7 +133,8 @@ export const fromChatResponse = (chat: unknown, opts: ChatToResponsesOptions): R
   const output: Array<ResponsesOutputItem> = []
   // DeepSeek-style `reasoning_content` (and Anthropic thinking, via `opts.reasoning`) comes first, as in OpenAI's own.
   if (opts.reasoning !== undefined) output.push(...opts.reasoning)
-  const thought = nonEmpty(message.reasoning_content)
+  // With `opts.reasoning` the chat message's reasoning_content is the same thinking again (with signatures lost).
+  const thought = opts.reasoning === undefined ? nonEmpty(message.reasoning_content) : undefined
   if (thought !== undefined) output.push(reasoningItem(randomId("rs_"), thought))
   const text = stringOr(message.content) ?? ""
   if (text.length > 0) output.push(messageItem(randomId("msg_"), text, "completed"))

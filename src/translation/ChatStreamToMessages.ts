@@ -20,7 +20,7 @@ export interface ChatStreamToMessagesOptions {
 }
 
 interface OpenBlock {
-  readonly kind: "text" | "tool"
+  readonly kind: "text" | "tool" | "thinking"
   readonly index: number
   readonly key?: string
 }
@@ -82,6 +82,8 @@ class ChatToMessagesStream extends FrameTranslator {
     if (!isRecord(choice)) return
     const delta = choice.delta
     if (isRecord(delta)) {
+      const thought = delta.reasoning_content
+      if (typeof thought === "string" && thought.length > 0) this.thinking(thought)
       if (typeof delta.content === "string" && delta.content.length > 0) this.text(delta.content)
       if (typeof delta.refusal === "string" && delta.refusal.length > 0) {
         this.refused = true
@@ -129,6 +131,27 @@ class ChatToMessagesStream extends FrameTranslator {
     if (this.open === undefined) return
     this.out.push(event("content_block_stop", `{"type":"content_block_stop","index":${this.open.index}}`))
     this.open = undefined
+  }
+
+  private thinking(text: string): void {
+    if (this.open?.kind !== "thinking") {
+      this.closeOpen()
+      const index = this.nextIndex++
+      this.open = { kind: "thinking", index }
+      // Chat completions carry no signature: the block is unsigned (see `x-switchyard-reasoning`).
+      this.out.push(event(
+        "content_block_start",
+        `{"type":"content_block_start","index":${index},` +
+          `"content_block":{"type":"thinking","thinking":"","signature":""}}`
+      ))
+    }
+    this.outputChars += text.length
+    this.out.push(event(
+      "content_block_delta",
+      `{"type":"content_block_delta","index":${this.open.index},"delta":{"type":"thinking_delta","thinking":${
+        JSON.stringify(text)
+      }}}`
+    ))
   }
 
   private text(text: string): void {
@@ -230,7 +253,8 @@ export const chatStreamTranslator = (opts: ChatStreamToMessagesOptions = {}): Ss
 
 /**
  * OpenAI chat.completion.chunk SSE bytes in → an Anthropic Messages event stream out: `message_start`, then content
- * blocks (each started, delta'd and stopped before the next; indices 0,1,2… across text and tool_use), one
+ * blocks (each started, delta'd and stopped before the next; indices 0,1,2… across thinking, text and tool_use;
+ * `reasoning_content` becomes an unsigned thinking block), one
  * `message_delta` (stop_reason, usage) and one `message_stop`. An upstream error becomes `event: error` and ends the
  * stream. Malformed frames are skipped.
  */

@@ -14,6 +14,7 @@ import { failTranslation, guardTranslation, TranslationError } from "./ErrorTran
 import { isRecord, numberOr, present, stringOr } from "../JsonValue.js"
 import type { JsonObject } from "../JsonValue.js"
 import type { ChatRequest } from "./OpenAiWire.js"
+import { signedThinking, thinkingOfEffort } from "./Reasoning.js"
 
 /** The `max_tokens` sent to Anthropic (where it is required) when the client set no limit. */
 export const defaultMaxTokens = 4096
@@ -273,6 +274,9 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
         return add("user", userBlocks(message.content, `${at}.content`))
       case "assistant": {
         const blocks: Array<MessagesContentBlock> = textBlocks(message.content, `${at}.content`, true)
+        // Anthropic rejects unsigned thinking in a history: without a signature the reasoning is dropped.
+        const signed = signedThinking(message)
+        if (signed !== undefined) blocks.unshift(signed)
         if (blocks.length === 0 && typeof message.refusal === "string" && message.refusal.length > 0) {
           blocks.push({ type: "text", text: message.refusal })
         }
@@ -394,6 +398,13 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
     const choice = messagesToolChoice(body.tool_choice, body.parallel_tool_calls)
     if (choice !== undefined) out.tool_choice = choice
   }
+  const thinking = thinkingOfEffort(body.reasoning_effort, maxTokens)
+  if (thinking !== undefined) {
+    out.thinking = thinking
+    // Anthropic rejects sampling changes while thinking.
+    delete out.temperature
+    delete out.top_p
+  }
   if (body.stream === true) out.stream = true
   const user = stringOr(body.user) ?? stringOr(body.safety_identifier)
   if (user !== undefined && user.length > 0) out.metadata = { user_id: user }
@@ -406,8 +417,9 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
  * one user turn of `tool_result` blocks; `max_tokens` defaults to 4096; `temperature` is clamped to 0–1 and `top_p`
  * is dropped when `temperature` is set; `response_format` json_object/json_schema becomes a system instruction (or
  * `output_config.format`, see `jsonSchema`); `frequency_penalty`, `presence_penalty`, `seed`, `logprobs`,
- * `logit_bias` and `reasoning_effort` are dropped. Anything untranslatable (invalid tool-call JSON, audio, n > 1,
- * uploaded file ids) is a `TranslationError`.
+ * `logit_bias` are dropped; `reasoning_effort` becomes `thinking` (`thinkingOfEffort`, then
+ * `temperature` and `top_p` are dropped). Anything untranslatable
+ * (invalid tool-call JSON, audio, n > 1, uploaded file ids) is a `TranslationError`.
  */
 export const toMessagesRequest = (
   chat: ChatRequest,

@@ -61,7 +61,8 @@ export interface FromMessagesResponseOptions {
 
 /**
  * An Anthropic Message → an OpenAI chat.completion: text blocks joined into `content`, `tool_use` blocks into
- * `tool_calls`, thinking and server-tool blocks dropped; stop reasons end_turn/stop_sequence/pause_turn→stop,
+ * `tool_calls`, thinking text joined into `reasoning_content` (signatures, redacted thinking and server-tool blocks
+ * dropped); stop reasons end_turn/stop_sequence/pause_turn→stop,
  * max_tokens→length, tool_use→tool_calls, refusal→content_filter; `prompt_tokens` = input + cache read + cache
  * creation, `cached_tokens` = cache read. Never throws.
  */
@@ -69,11 +70,13 @@ export const fromMessagesResponse = (msg: MessagesResponse, opts: FromMessagesRe
   const body: unknown = msg
   const record: JsonObject = isRecord(body) ? body : {}
   const texts: Array<string> = []
+  const thoughts: Array<string> = []
   const calls: Array<ChatToolCall> = []
   if (Array.isArray(record.content)) {
     for (const block of record.content) {
       if (!isRecord(block)) continue
       if (block.type === "text" && typeof block.text === "string") texts.push(block.text)
+      else if (block.type === "thinking" && typeof block.thinking === "string") thoughts.push(block.thinking)
       else if (block.type === "tool_use") {
         calls.push({
           id: stringOr(block.id) ?? randomId("call_"),
@@ -86,9 +89,12 @@ export const fromMessagesResponse = (msg: MessagesResponse, opts: FromMessagesRe
   const counts: TokenCounts = { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 }
   readUsage(record.usage, counts)
   const text = texts.join("")
-  const message: ChatResponseMessage = calls.length > 0
+  const plain: ChatResponseMessage = calls.length > 0
     ? { role: "assistant", content: text.length > 0 ? text : null, refusal: null, tool_calls: calls }
     : { role: "assistant", content: text, refusal: null }
+  const thought = thoughts.join("")
+  // Signatures and redacted thinking have no chat counterpart (`messagesResponseDropsReasoning` tells the relay).
+  const message: ChatResponseMessage = thought.length > 0 ? { ...plain, reasoning_content: thought } : plain
   return {
     id: stringOr(record.id) ?? randomId("chatcmpl-"),
     object: "chat.completion",

@@ -20,9 +20,11 @@ export interface MessagesStreamToChatOptions {
   readonly created?: number
 }
 
-type BlockKind = { readonly kind: "text" } | { readonly kind: "tool"; readonly ordinal: number } | {
-  readonly kind: "other"
-}
+type BlockKind =
+  | { readonly kind: "text" }
+  | { readonly kind: "thinking" }
+  | { readonly kind: "tool"; readonly ordinal: number }
+  | { readonly kind: "other" }
 
 class MessagesToChatStream extends FrameTranslator {
   private started = false
@@ -123,8 +125,13 @@ class MessagesToChatStream extends FrameTranslator {
       this.chunk(JSON.stringify({
         tool_calls: [{ index: ordinal, id, type: "function", function: { name, arguments: input } }]
       }))
+    } else if (block.type === "thinking") {
+      this.blocks.set(index, { kind: "thinking" })
+      if (typeof block.thinking === "string" && block.thinking.length > 0) {
+        this.chunk(`{"reasoning_content":${JSON.stringify(block.thinking)}}`)
+      }
     } else {
-      // thinking, redacted_thinking, server_tool_use and server results: the client did not ask for them.
+      // redacted_thinking, server_tool_use and server results: the client did not ask for them.
       this.blocks.set(index, { kind: "other" })
     }
   }
@@ -139,6 +146,10 @@ class MessagesToChatStream extends FrameTranslator {
       if (delta.text.length === 0) return
       this.start()
       this.chunk(`{"content":${JSON.stringify(delta.text)}}`)
+    } else if (block.kind === "thinking" && delta.type === "thinking_delta" && typeof delta.thinking === "string") {
+      // signature_delta has no chat counterpart: dropped (the relay sends `x-switchyard-reasoning: dropped`).
+      if (delta.thinking.length === 0) return
+      this.chunk(`{"reasoning_content":${JSON.stringify(delta.thinking)}}`)
     } else if (block.kind === "tool" && delta.type === "input_json_delta" && typeof delta.partial_json === "string") {
       if (delta.partial_json.length === 0) return
       const args = JSON.stringify(delta.partial_json)
@@ -182,10 +193,11 @@ export const messagesStreamTranslator = (opts: MessagesStreamToChatOptions): Sse
 
 /**
  * Anthropic Messages SSE bytes in → OpenAI `chat.completion.chunk` SSE bytes out, ending with `data: [DONE]`. The
- * first chunk carries the role; tool calls are numbered 0,1,2… in order of their tool_use blocks (independent of
- * text blocks); the finish chunk follows the last content; with `includeUsage` a usage chunk (`choices: []`) precedes
- * `[DONE]`. An upstream `error` event becomes `data: {"error":{…}}` then `[DONE]`. Malformed frames are skipped; a
- * stream that ends without `message_stop` still ends well-formed.
+ * first chunk carries the role; thinking deltas become `delta.reasoning_content` (signatures dropped); tool calls
+ * are numbered 0,1,2… in order of their tool_use blocks (independent of text blocks); the finish chunk follows the
+ * last content; with `includeUsage` a usage chunk (`choices: []`) precedes `[DONE]`. An upstream
+ * `error` event becomes `data: {"error":{…}}` then `[DONE]`. Malformed frames are skipped; a stream that ends
+ * without `message_stop` still ends well-formed.
  */
 export const messagesStreamToChat = (opts: MessagesStreamToChatOptions): Transform =>
   toTransform(messagesStreamTranslator(opts))

@@ -5,6 +5,7 @@ import { failTranslation, guardTranslation, TranslationError } from "./ErrorTran
 import { isRecord, numberOr, stringOr } from "../JsonValue.js"
 import type { JsonObject } from "../JsonValue.js"
 import type { ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolCall, ChatToolChoice } from "./OpenAiWire.js"
+import { effortOfThinking } from "./Reasoning.js"
 
 /** Options of `toChatRequest`. */
 export interface ToChatRequestOptions {
@@ -240,6 +241,8 @@ const translateRequest = (body: unknown, opts: ToChatRequestOptions): ChatReques
   if (isRecord(format) && format.type === "json_schema" && isRecord(format.schema)) {
     out.response_format = { type: "json_schema", json_schema: { name: "response", schema: format.schema } }
   }
+  const effort = effortOfThinking(body.thinking)
+  if (effort !== undefined) out.reasoning_effort = effort
   if (opts.stream) {
     out.stream = true
     out.stream_options = { include_usage: true }
@@ -250,8 +253,9 @@ const translateRequest = (body: unknown, opts: ToChatRequestOptions): ChatReques
 /**
  * An Anthropic Messages request → an OpenAI Chat Completions request for `opts.model`. `system` becomes one system
  * message; `tool_result` blocks become `tool` messages in order (before the rest of their user message, whose images
- * from tool results follow them); thinking blocks and server tools are dropped; `top_k` and `thinking` are dropped;
- * `output_config.format` becomes `response_format`. Anything untranslatable is a `TranslationError`.
+ * from tool results follow them); thinking blocks and server tools are dropped; `top_k` is dropped; `thinking`
+ * becomes `reasoning_effort` (`effortOfThinking`); `output_config.format` becomes `response_format`.
+ * Anything untranslatable is a `TranslationError`.
  */
 export const toChatRequest = (
   msg: MessagesRequest,

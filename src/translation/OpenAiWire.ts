@@ -48,6 +48,7 @@ export type ChatMessage =
     readonly refusal?: string | null
     readonly tool_calls?: ReadonlyArray<ChatToolCall>
     readonly function_call?: { readonly name: string; readonly arguments: string } | null
+    readonly reasoning_content?: string | null
   }
   | { readonly role: "tool"; readonly content: string | ReadonlyArray<ChatTextPart>; readonly tool_call_id: string }
   | { readonly role: "function"; readonly name: string; readonly content: string | null }
@@ -102,6 +103,7 @@ export type ChatRequest = {
   readonly response_format?: ChatResponseFormat
   readonly user?: string
   readonly safety_identifier?: string
+  readonly reasoning_effort?: "minimal" | "low" | "medium" | "high" | null
 }
 
 /** Why the model stopped. */
@@ -121,6 +123,8 @@ export interface ChatResponseMessage {
   readonly content: string | null
   readonly refusal: string | null
   readonly tool_calls?: ReadonlyArray<ChatToolCall>
+  /** DeepSeek/vLLM-style reasoning text. */
+  readonly reasoning_content?: string
 }
 
 /** A non-streaming chat completion. */
@@ -159,6 +163,7 @@ export interface ChatCompletionChunk {
       readonly content?: string | null
       readonly refusal?: string | null
       readonly tool_calls?: ReadonlyArray<ChatToolCallDelta>
+      readonly reasoning_content?: string
     }
     readonly logprobs?: null
     readonly finish_reason: ChatFinishReason | null

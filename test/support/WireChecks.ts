@@ -70,6 +70,8 @@ export interface ChatStreamSummary {
   readonly model: string | undefined
   readonly created: number | undefined
   readonly content: string
+  /** `delta.reasoning_content` joined. */
+  readonly reasoning: string
   readonly toolCalls: Array<{ index: number; id: string; name: string; arguments: string }>
   readonly finishReason: string | null
   readonly usage: Json | null
@@ -91,6 +93,7 @@ export const checkChatStream = (text: string): ChatStreamSummary => {
   let model: string | undefined
   let created: number | undefined
   let content = ""
+  let reasoning = ""
   const toolCalls: Array<{ index: number; id: string; name: string; arguments: string }> = []
   let finishReason: string | null = null
   let usage: Json | null = null
@@ -142,6 +145,7 @@ export const checkChatStream = (text: string): ChatStreamSummary => {
     if (chunks.length === 1) assert.strictEqual(delta.role, "assistant", "the first chunk carries the role")
     else assert.isUndefined(delta.role, "only the first chunk carries the role")
     if (typeof delta.content === "string") content += delta.content
+    if (typeof delta.reasoning_content === "string") reasoning += delta.reasoning_content
     if (delta.tool_calls !== undefined) {
       for (const call of delta.tool_calls as Array<Json>) {
         const index = call.index as number
@@ -165,12 +169,13 @@ export const checkChatStream = (text: string): ChatStreamSummary => {
     }
   })
   if (error === null) assert.isNotNull(finishReason, "a finish chunk before [DONE]")
-  return { id, model, created, content, toolCalls, finishReason, usage, error, chunks }
+  return { id, model, created, content, reasoning, toolCalls, finishReason, usage, error, chunks }
 }
 
 /** A content block as reassembled from an Anthropic event stream (tool input kept as the raw JSON text). */
 export type SummaryBlock =
   | { type: "text"; text: string }
+  | { type: "thinking"; thinking: string; signature: string }
   | { type: "tool_use"; id: string; name: string; input: string }
 
 /** What an Anthropic event stream said, after its grammar was checked. */
@@ -238,6 +243,10 @@ export const checkMessagesStream = (text: string): MessagesStreamSummary => {
         if (block.type === "text") {
           assert.strictEqual(block.text, "")
           blocks.push({ type: "text", text: "" })
+        } else if (block.type === "thinking") {
+          assert.strictEqual(block.thinking, "")
+          assert.isString(block.signature, "a thinking block carries a signature field")
+          blocks.push({ type: "thinking", thinking: "", signature: block.signature as string })
         } else {
           assert.strictEqual(block.type, "tool_use")
           assert.isString(block.id)
@@ -254,6 +263,12 @@ export const checkMessagesStream = (text: string): MessagesStreamSummary => {
         if (block.type === "text") {
           assert.strictEqual(delta.type, "text_delta")
           block.text += delta.text as string
+        } else if (block.type === "thinking") {
+          if (delta.type === "signature_delta") block.signature += delta.signature as string
+          else {
+            assert.strictEqual(delta.type, "thinking_delta")
+            block.thinking += delta.thinking as string
+          }
         } else {
           assert.strictEqual(delta.type, "input_json_delta")
           block.input += delta.partial_json as string
@@ -316,6 +331,7 @@ export interface AnthropicStreamFixture {
     readonly id: string
     readonly model: string
     readonly content: string
+    readonly reasoning?: string
     readonly toolCalls: ReadonlyArray<unknown>
     readonly finishReason: string | null
     readonly usage: unknown

@@ -135,6 +135,7 @@ describe("messagesStreamToChat", () => {
       assert.strictEqual(summary.model, expected.model)
       assert.strictEqual(summary.created, 1_700_000_000)
       assert.strictEqual(summary.content, expected.content)
+      assert.strictEqual(summary.reasoning, expected.reasoning ?? "")
       assert.deepStrictEqual(summary.toolCalls, expected.toolCalls)
       assert.strictEqual(summary.finishReason, expected.finishReason)
       assert.deepStrictEqual(summary.usage, expected.usage)

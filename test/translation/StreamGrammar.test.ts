@@ -152,11 +152,19 @@ const finishFor: Readonly<Record<string, string>> = {
   refusal: "content_filter"
 }
 
-/** Text blocks with text and tool blocks, adjacent text merged: what survives Anthropic → OpenAI → Anthropic. */
+/**
+ * Text, thinking (unsigned) and tool blocks with content, adjacent text or thinking merged: what survives
+ * Anthropic → OpenAI → Anthropic.
+ */
 const survivingBlocks = (m: AnthropicMessage): Array<SummaryBlock> => {
   const out: Array<SummaryBlock> = []
   for (const block of m.blocks) {
-    if (block.kind === "tool") {
+    if (block.kind === "thinking") {
+      if (block.text.length === 0) continue
+      const last = out[out.length - 1]
+      if (last?.type === "thinking") last.thinking += block.text
+      else out.push({ type: "thinking", thinking: block.text, signature: "" })
+    } else if (block.kind === "tool") {
       out.push({ type: "tool_use", id: block.id, name: block.name, input: JSON.stringify(block.input) })
     } else if (block.kind === "text") {
       const t = block.pieces.join("")
@@ -175,6 +183,7 @@ const survivingBlocks = (m: AnthropicMessage): Array<SummaryBlock> => {
 const openAISegment = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("text" as const), pieces }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("refusal" as const), pieces }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reasoning" as const), pieces }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -229,6 +238,7 @@ const openAIWire = (s: OpenAIStream): string => {
   for (const segment of s.segments) {
     if (segment.kind === "text") for (const t of segment.pieces) chunk({ content: t })
     else if (segment.kind === "refusal") for (const t of segment.pieces) chunk({ refusal: t })
+    else if (segment.kind === "reasoning") for (const t of segment.pieces) chunk({ content: null, reasoning_content: t })
     else if (segment.oneChunk) {
       chunk({
         tool_calls: segment.calls.map((call) => ({
@@ -276,6 +286,7 @@ const openAIWire = (s: OpenAIStream): string => {
 interface OpenAIFacts {
   readonly blocks: Array<SummaryBlock>
   readonly text: string
+  readonly reasoning: string
   readonly calls: Array<{ index: number; id: string; name: string; arguments: string }>
   readonly refused: boolean
   readonly chars: number
@@ -285,6 +296,7 @@ const openAIFacts = (s: OpenAIStream): OpenAIFacts => {
   const blocks: Array<SummaryBlock> = []
   const calls: Array<{ index: number; id: string; name: string; arguments: string }> = []
   let text = ""
+  let reasoning = ""
   let refused = false
   for (const segment of s.segments) {
     if (segment.kind === "tools") {
@@ -296,6 +308,14 @@ const openAIFacts = (s: OpenAIStream): OpenAIFacts => {
       continue
     }
     const t = segment.pieces.join("")
+    if (segment.kind === "reasoning") {
+      if (t.length === 0) continue
+      reasoning += t
+      const last = blocks[blocks.length - 1]
+      if (last?.type === "thinking") last.thinking += t
+      else blocks.push({ type: "thinking", thinking: t, signature: "" })
+      continue
+    }
     if (segment.kind === "refusal" && segment.pieces.some((p) => p.length > 0)) refused = true
     if (t.length === 0) continue
     text += t
@@ -303,8 +323,8 @@ const openAIFacts = (s: OpenAIStream): OpenAIFacts => {
     if (last?.type === "text") last.text += t
     else blocks.push({ type: "text", text: t })
   }
-  const chars = text.length + calls.reduce((n, call) => n + call.arguments.length, 0)
-  return { blocks, text, calls, refused, chars }
+  const chars = text.length + reasoning.length + calls.reduce((n, call) => n + call.arguments.length, 0)
+  return { blocks, text, reasoning, calls, refused, chars }
 }
 
 const stopReasonFor = (s: OpenAIStream, facts: OpenAIFacts): string => {
@@ -332,6 +352,7 @@ describe("stream grammar", () => {
       assert.strictEqual(summary.model, m.model)
       const texts = m.blocks.flatMap((b) => b.kind === "text" ? b.pieces : [])
       assert.strictEqual(summary.content, texts.join(""))
+      assert.strictEqual(summary.reasoning, m.blocks.flatMap((b) => b.kind === "thinking" ? [b.text] : []).join(""))
       const tools = m.blocks.flatMap((b) => b.kind === "tool" ? [b] : [])
       assert.deepStrictEqual(
         summary.toolCalls,
@@ -396,6 +417,7 @@ describe("stream grammar", () => {
         runTranslator(messagesStreamTranslator({ includeUsage: true, created: 1 }), cutAt(Buffer.from(out), s.byteCuts))
       )
       assert.strictEqual(back.content, facts.text)
+      assert.strictEqual(back.reasoning, facts.reasoning)
       assert.deepStrictEqual(back.toolCalls, facts.calls)
       const finish = summary.stopReason === "refusal"
         ? "content_filter"
