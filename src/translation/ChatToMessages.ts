@@ -23,6 +23,11 @@ export const defaultMaxTokens = 4096
 export interface ToMessagesRequestOptions {
   /** The upstream model id. */
   readonly model: string
+  /**
+   * Map `reasoning_effort` to `thinking` (default false: a routed request may land on a model without extended
+   * thinking, which rejects it, so the setting is dropped unless the caller knows the target thinks).
+   */
+  readonly reasoningParams?: boolean | undefined
   /** `max_tokens` when the request has neither `max_completion_tokens` nor `max_tokens` (default 4096). */
   readonly defaultMaxTokens?: number
   /**
@@ -398,7 +403,7 @@ const translateRequest = (body: unknown, opts: ToMessagesRequestOptions): Messag
     const choice = messagesToolChoice(body.tool_choice, body.parallel_tool_calls)
     if (choice !== undefined) out.tool_choice = choice
   }
-  const thinking = thinkingOfEffort(body.reasoning_effort, maxTokens)
+  const thinking = opts.reasoningParams === true ? thinkingOfEffort(body.reasoning_effort, maxTokens) : undefined
   if (thinking !== undefined) {
     out.thinking = thinking
     // Anthropic rejects sampling changes while thinking.

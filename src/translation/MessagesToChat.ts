@@ -15,6 +15,11 @@ export interface ToChatRequestOptions {
   readonly stream: boolean
   /** Which field carries the token limit; older OpenAI-compatible servers only know `max_tokens`. */
   readonly maxTokensField?: "max_completion_tokens" | "max_tokens"
+  /**
+   * Map `thinking` to `reasoning_effort` (default false: a routed request may land on a model that rejects the
+   * parameter, e.g. gpt-4o, so the client's thinking setting is dropped unless the caller knows the target reasons).
+   */
+  readonly reasoningParams?: boolean | undefined
 }
 
 const textOfBlocks = (content: unknown, at: string): string => {
@@ -241,7 +246,7 @@ const translateRequest = (body: unknown, opts: ToChatRequestOptions): ChatReques
   if (isRecord(format) && format.type === "json_schema" && isRecord(format.schema)) {
     out.response_format = { type: "json_schema", json_schema: { name: "response", schema: format.schema } }
   }
-  const effort = effortOfThinking(body.thinking)
+  const effort = opts.reasoningParams === true ? effortOfThinking(body.thinking) : undefined
   if (effort !== undefined) out.reasoning_effort = effort
   if (opts.stream) {
     out.stream = true

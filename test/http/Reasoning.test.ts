@@ -155,8 +155,9 @@ describe("reasoning across APIs", () => {
     assert.strictEqual(text?.type === "text" ? text.text : undefined, answer)
     // The thinking handed over has no signature: the client is told before the body.
     assert.strictEqual(response.headers.get("x-switchyard-reasoning"), "unsigned")
+    // The request's thinking setting is not mapped by the proxy: a routed request may reach a model that rejects it.
     const sent = deepSeekMock.requests[before]!.body
-    assert.strictEqual(sent.reasoning_effort, "medium")
+    assert.isUndefined(sent.reasoning_effort)
     assert.isUndefined(sent.thinking)
   })
 
@@ -204,7 +205,7 @@ describe("reasoning across APIs", () => {
     assert.strictEqual(content, answer)
     assert.strictEqual(response.headers.get("x-switchyard-reasoning"), "dropped")
     const sent = claudeMock.requests[before]!.body
-    assert.deepStrictEqual(sent.thinking, { type: "enabled", budget_tokens: 24576 })
+    assert.isUndefined(sent.thinking)
     assert.isUndefined(sent.reasoning_effort)
   })
 
