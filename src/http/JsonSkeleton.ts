@@ -25,6 +25,10 @@ const longString = 64 * 1024
 // Bodies announced below this size are read whole as text: most answers are a few KB.
 const smallBody = 256 * 1024
 
+// Only the values of these keys are held: message text. Others (a tool call's arguments, which the translation parses)
+// stay in the text, so the translation sees them as they are.
+const heldKeys = new Set(["text", "content", "thinking", "reasoning_content", "refusal"])
+
 const isHex = (b: number) => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
 // " \ / b f n r t
 const isEscape = (b: number) =>
@@ -42,6 +46,11 @@ export const readSkeleton = (body: Readable, limit: number): Promise<Skeleton> =
     let inString = false
     let escape = false
     let hex = 0
+    // The last short string (a key when a colon follows it), whether a colon came after it, and whether the open
+    // string may be held.
+    let lastShort = ""
+    let colon = false
+    let holdable = false
     let valid = true
     let size = 0
     const closeLong = (parts: Array<Buffer>) => {
@@ -63,9 +72,12 @@ export const readSkeleton = (body: Readable, limit: number): Promise<Skeleton> =
             out.push(Buffer.from(chunk.subarray(from, i + 1)))
             from = i + 1
             inString = true
+            holdable = colon && heldKeys.has(lastShort)
+            colon = false
             pending = []
             pendingSize = 0
-          }
+          } else if (b === 0x3a) colon = true
+          else if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) colon = false
         } else if (hex > 0) {
           if (!isHex(b)) valid = false
           hex--
@@ -80,11 +92,15 @@ export const readSkeleton = (body: Readable, limit: number): Promise<Skeleton> =
             current.push(chunk.subarray(from, i))
             closeLong(current)
             current = undefined
-          } else if (pendingSize + i - from > longString) {
+          } else if (holdable && pendingSize + i - from > longString) {
             pending.push(chunk.subarray(from, i))
             closeLong(pending)
           } else {
-            out.push(...pending, Buffer.from(chunk.subarray(from, i + 1)))
+            const tail = Buffer.from(chunk.subarray(from, i + 1))
+            out.push(...pending, tail)
+            lastShort = pendingSize + tail.length <= 32
+              ? Buffer.concat([...pending, tail]).toString("latin1").slice(0, -1)
+              : ""
           }
           pending = []
           from = i + 1
@@ -97,7 +113,7 @@ export const readSkeleton = (body: Readable, limit: number): Promise<Skeleton> =
       else {
         pending.push(Buffer.from(chunk.subarray(from)))
         pendingSize += chunk.length - from
-        if (pendingSize > longString) {
+        if (holdable && pendingSize > longString) {
           current = pending
           pending = []
         }
