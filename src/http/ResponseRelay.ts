@@ -13,7 +13,8 @@ import { streamErrorEvent } from "../translation/StreamErrorEvent.js"
 import type { Wire } from "../providers/Providers.js"
 import { isTimeout, readBody } from "../providers/Upstream.js"
 import type { UpstreamResponse } from "../providers/Upstream.js"
-import { BodyTooLarge, readText, serialise, writeSerialised } from "./TranslatedJson.js"
+import { readTranslatable, translateSkeleton } from "./JsonSkeleton.js"
+import { BodyTooLarge, writeSerialised } from "./TranslatedJson.js"
 import type { Serialised } from "./TranslatedJson.js"
 import { copyUpstreamHeaders } from "./UpstreamHeaders.js"
 
@@ -175,19 +176,18 @@ export const relay = (upstream: UpstreamResponse, res: ServerResponse, plan: Rel
     })
     return
   }
-  readText(upstream.body, maxTranslatedBody).then(
-    (text) => {
+  readTranslatable(upstream.body, upstream.headers, maxTranslatedBody).then(
+    (skeleton) => {
       copyUpstreamHeaders(upstream.headers, headers, false)
       Object.assign(headers, plan.extraHeaders)
       let translated: Serialised
       try {
-        const parsed: unknown = JSON.parse(text)
-        markReasoningResponse(headers, plan.client, parsed)
-        translated = serialise(
-          plan.client === "openai"
+        translated = translateSkeleton(skeleton, (parsed) => {
+          markReasoningResponse(headers, plan.client, parsed)
+          return plan.client === "openai"
             ? fromMessagesResponse(parsed as Parameters<typeof fromMessagesResponse>[0], { model: plan.model })
             : fromChatResponse(parsed as Parameters<typeof fromChatResponse>[0], { model: plan.model })
-        )
+        })
       } catch {
         const message = "The provider returned a response that could not be translated"
         const body = plan.client === "openai" ? toOpenAIErrorBody(502, message) : toAnthropicErrorBody(502, message)

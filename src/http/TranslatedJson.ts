@@ -29,23 +29,55 @@ export const readText = (body: Readable, limit: number): Promise<string> =>
 // Strings longer than this are written in slices instead of inside one serialised body.
 const bigString = 64 * 1024
 
-/** A serialised JSON value: the text around its big strings, and the big strings themselves. */
+/** Text to escape, or the raw (already escaped) bytes of a string held aside while reading. */
+export type Piece = string | ReadonlyArray<Buffer>
+
+/** A serialised JSON value: the text around its big strings, and the big strings themselves, in pieces. */
 export interface Serialised {
   readonly parts: ReadonlyArray<string>
-  readonly big: ReadonlyArray<string>
+  readonly big: ReadonlyArray<ReadonlyArray<Piece>>
 }
 
-/** Serialises a JSON value, keeping its big strings aside; throws as `JSON.stringify` does. */
-export const serialise = (value: unknown): Serialised => {
-  const big: Array<string> = []
+/** Strings held aside while reading (see `JsonSkeleton`): their bytes, and the id in their markers. */
+export interface Held {
+  readonly id: string
+  readonly held: ReadonlyArray<ReadonlyArray<Buffer>>
+}
+
+/** A held string did not come through the translation as a plain string value (e.g. it was parsed or re-encoded). */
+export class HeldLost extends Error {}
+
+/** Serialises a JSON value, keeping its big strings aside; throws as `JSON.stringify` does, and `HeldLost`. */
+export const serialise = (value: unknown, held?: Held): Serialised => {
+  const big: Array<ReadonlyArray<Piece>> = []
   const mark = `\u0000${randomBytes(6).toString("hex")}\u0000`
+  const markers = held !== undefined && held.held.length > 0
+    ? new RegExp(`\u0000${held.id}:(\\d+)\u0000`)
+    : undefined
+  const used = new Set<number>()
   const skeleton = JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "string" && v.length > bigString) {
-      big.push(v)
+    if (typeof v !== "string") return v
+    if (markers !== undefined && v.includes(held!.id)) {
+      const split = v.split(markers)
+      const pieces: Array<Piece> = []
+      for (let i = 0; i < split.length; i++) {
+        const text = split[i]!
+        if (i % 2 === 1) {
+          used.add(Number(text))
+          pieces.push(held!.held[Number(text)]!)
+        } else if (text.includes(held!.id)) throw new HeldLost("a held string was re-encoded")
+        else if (text !== "") pieces.push(text)
+      }
+      big.push(pieces)
+      return mark
+    }
+    if (v.length > bigString) {
+      big.push([v])
       return mark
     }
     return v
   })
+  if (markers !== undefined && used.size !== held!.held.length) throw new HeldLost("a held string was dropped")
   return { parts: big.length === 0 ? [skeleton] : skeleton.split(JSON.stringify(mark)), big }
 }
 
@@ -77,12 +109,16 @@ export const writeSerialised = (
   }
   res.writeHead(status, headers)
   // Slices of a string serialise on their own (a split surrogate pair becomes two escapes, still the same text).
-  function* pieces(): Generator<string> {
+  function* pieces(): Generator<string | Buffer> {
     for (let i = 0; i < big.length; i++) {
       yield `${parts[i]!}"`
-      const text = big[i]!
-      for (let at = 0; at < text.length; at += bigString) {
-        yield JSON.stringify(text.slice(at, at + bigString)).slice(1, -1)
+      for (const piece of big[i]!) {
+        if (typeof piece !== "string") yield* piece
+        else {
+          for (let at = 0; at < piece.length; at += bigString) {
+            yield JSON.stringify(piece.slice(at, at + bigString)).slice(1, -1)
+          }
+        }
       }
       yield "\""
     }
