@@ -1,7 +1,8 @@
 // An interleaved A/B of two gateway builds on one shared machine: both run at once against one mock upstream and take
 // turns under load, so the machine's drifting background load hits both alike. Reports gateway CPU µs per request.
-// usage: tsx tools/abCompare.ts <dist/main.js of A> <dist/main.js of B> [--rounds N] [--seconds S]
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+// usage: tsx tools/abCompare.ts <dist/main.js of A> <dist/main.js of B> [--rounds N] [--seconds S] [--yaml-b TEXT]
+// (--yaml-b: YAML appended to B's config only, e.g. "observability:\n  access_log: false")
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -17,6 +18,10 @@ const [mainA, mainB] = argv
 if (mainA === undefined || mainB === undefined) throw new Error("usage: abCompare.ts A/dist/main.js B/dist/main.js")
 const rounds = opt("--rounds", 6)
 const seconds = opt("--seconds", 3)
+const yamlB = (() => {
+  const i = argv.indexOf("--yaml-b")
+  return i < 0 ? "" : (argv[i + 1] ?? "").replace(/\\n/g, "\n") + "\n"
+})()
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const body = JSON.stringify({ model: "openai/mock-model", messages: [{ role: "user", content: "hello there" }] })
 
@@ -36,9 +41,12 @@ const main = async () => {
       `version: v0.4.0\nlisteners:\n  - type: model\n    name: m\n    address: 127.0.0.1\nmodel_providers:\n` +
         `  - model: openai/mock-model\n    base_url: ${mock.origin}\n    default: true\n`
     )
+    const fileB = join(tmp, "ab-b.yaml")
+    writeFileSync(fileB, readFileSync(file, "utf8") + yamlB)
     const gateways: Array<[string, ServerProcess]> = []
     for (const [name, main] of [["A", mainA], ["B", mainB]] as const) {
-      const server = await startServer(name, [process.execPath, main, "--config", file, "--port", "0"], {
+      const config = name === "B" ? fileB : file
+      const server = await startServer(name, [process.execPath, main, "--config", config, "--port", "0"], {
         cpu: undefined,
         cwd: root
       })

@@ -10,10 +10,18 @@ export type LineSink = (line: string) => void
 
 let pending: Array<string> = []
 
+let pendingBytes = 0
+
+// Lines wait up to this long, or until this much is pending: a write per request (or per event-loop turn, which
+// under load is a few requests) is a syscall each time, and measured as a quarter of a proxied request's CPU.
+const flushDelayMs = 25
+const flushBytes = 64 * 1024
+
 const flush = () => {
   if (pending.length === 0) return
   const text = pending.join("\n") + "\n"
   pending = []
+  pendingBytes = 0
   process.stdout.write(text)
 }
 
@@ -23,12 +31,11 @@ process.once("exit", () => {
   pending = []
 })
 
-/**
- * Writes lines to stdout (the access log and the JSON logger share it), one write per event-loop turn: a write per
- * request is a syscall per request on a pipe.
- */
+/** Writes lines to stdout (the access log and the JSON logger share it) in batches: at most 25 ms or 64 KiB apart. */
 export const stdoutSink: LineSink = (line) => {
-  if (pending.push(line) === 1) setImmediate(flush)
+  pendingBytes += line.length + 1
+  if (pending.push(line) === 1) setTimeout(flush, flushDelayMs).unref()
+  else if (pendingBytes >= flushBytes) flush()
 }
 
 /** Warnings and errors: written at once to stderr, so a process supervisor sees them apart from the access log. */
