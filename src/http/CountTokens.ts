@@ -6,14 +6,14 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { Access } from "../auth/Access.js"
 import { redactorFor } from "../translation/Redaction.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
-import { InvalidRequest, NoSuchModel, renderError, renderGatewayError, UpstreamTimeout, UpstreamUnavailable } from "../GatewayError.js"
+import { InvalidRequest, NoSuchModel, renderError, renderGatewayError } from "../GatewayError.js"
 import type { GatewayError } from "../GatewayError.js"
 import { Providers } from "../providers/Providers.js"
-import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
-import type { UpstreamResponse } from "../providers/Upstream.js"
+import { Cancellation, Upstream } from "../providers/Upstream.js"
 import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
 import { relay, writeJson } from "./ResponseRelay.js"
+import { sendOnce } from "./UpstreamCall.js"
 
 /** The path of Anthropic's token counter. */
 export const countTokensPath = "/v1/messages/count_tokens"
@@ -77,21 +77,14 @@ export class CountTokens extends Effect.Service<CountTokens>()("switchyard/Count
         if (Either.isLeft(endpoint)) return yield* endpoint.left
         body.model = target.modelId
         const { headers, origin, path } = endpoint.right
-        const response = yield* Effect.tryPromise({
-          try: (): Promise<UpstreamResponse> =>
-            upstream.send({
-              origin,
-              path: `${path}/count_tokens`,
-              method: "POST",
-              headers,
-              body: JSON.stringify(body),
-              signal: abort,
-              timeoutMs
-            }),
-          catch: (cause): GatewayError =>
-            isTimeout(cause)
-              ? new UpstreamTimeout({ provider: target.name, timeoutMs })
-              : new UpstreamUnavailable({ provider: target.name, reason: cause instanceof Error ? cause.message : "failed" })
+        const response = yield* sendOnce(upstream, target.name, {
+          origin,
+          path: `${path}/count_tokens`,
+          method: "POST",
+          headers,
+          body: JSON.stringify(body),
+          signal: abort,
+          timeoutMs
         })
         const plan = {
           client: "anthropic",

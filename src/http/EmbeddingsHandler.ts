@@ -10,16 +10,14 @@ import {
   InvalidRequest,
   NoSuchModel,
   renderError,
-  renderGatewayError,
-  UpstreamTimeout,
-  UpstreamUnavailable
+  renderGatewayError
 } from "../GatewayError.js"
 import type { GatewayError } from "../GatewayError.js"
 import { Providers } from "../providers/Providers.js"
-import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
-import type { UpstreamResponse } from "../providers/Upstream.js"
+import { Cancellation, Upstream } from "../providers/Upstream.js"
 import * as RequestBody from "./RequestBody.js"
 import { relay, writeJson } from "./ResponseRelay.js"
+import { sendOnce } from "./UpstreamCall.js"
 
 /** True for `POST /v1/embeddings` (query string ignored). */
 export const isEmbeddings = (method: string | undefined, url: string | undefined): boolean =>
@@ -70,24 +68,14 @@ export class EmbeddingsHandler extends Effect.Service<EmbeddingsHandler>()("swit
           })
         }
         body.model = target.modelId
-        const response = yield* Effect.tryPromise({
-          try: (): Promise<UpstreamResponse> =>
-            upstream.send({
-              origin,
-              path: path.replace(/\/chat\/completions(?=\?|$)/, "/embeddings"),
-              method: "POST",
-              headers,
-              body: JSON.stringify(body),
-              signal: abort,
-              timeoutMs
-            }),
-          catch: (cause): GatewayError =>
-            isTimeout(cause)
-              ? new UpstreamTimeout({ provider: target.name, timeoutMs })
-              : new UpstreamUnavailable({
-                provider: target.name,
-                reason: cause instanceof Error ? cause.message : "connection failed"
-              })
+        const response = yield* sendOnce(upstream, target.name, {
+          origin,
+          path: path.replace(/\/chat\/completions(?=\?|$)/, "/embeddings"),
+          method: "POST",
+          headers,
+          body: JSON.stringify(body),
+          signal: abort,
+          timeoutMs
         })
         const plan = {
           client: "openai",

@@ -11,9 +11,7 @@ import {
   InvalidRequest,
   NoSuchModel,
   renderError,
-  renderGatewayError,
-  UpstreamTimeout,
-  UpstreamUnavailable
+  renderGatewayError
 } from "../GatewayError.js"
 import { Access } from "../auth/Access.js"
 import type { GatewayError } from "../GatewayError.js"
@@ -22,8 +20,7 @@ import { isRecord, stringOr } from "../JsonValue.js"
 import * as SessionKey from "../pinning/SessionKey.js"
 import type { ModelTarget } from "../providers/Providers.js"
 import { Providers } from "../providers/Providers.js"
-import { Cancellation, isTimeout, Upstream } from "../providers/Upstream.js"
-import type { UpstreamResponse } from "../providers/Upstream.js"
+import { Cancellation, Upstream } from "../providers/Upstream.js"
 import { fromChatMessages } from "../routing/Conversation.js"
 import { RouteDecider } from "../routing/RouteDecider.js"
 import * as TurnKey from "../routing/TurnKey.js"
@@ -39,6 +36,7 @@ import * as RequestBody from "./RequestBody.js"
 import type { JsonObject } from "./RequestBody.js"
 import { relay, writeJson } from "./ResponseRelay.js"
 import { relayResponses } from "./ResponsesRelay.js"
+import { sendOnce } from "./UpstreamCall.js"
 
 /** The Responses endpoints: the proxy and the routing decision. */
 export type ResponsesEndpoint = "responses" | "route-responses"
@@ -206,16 +204,14 @@ export class ResponsesHandler extends Effect.Service<ResponsesHandler>()("switch
           }
           payload = JSON.stringify(translated.right)
         }
-        const response = yield* Effect.tryPromise({
-          try: (): Promise<UpstreamResponse> =>
-            upstream.send({ origin, path, method: "POST", headers, body: payload, signal: exchange.abort, timeoutMs }),
-          catch: (cause): GatewayError =>
-            isTimeout(cause)
-              ? new UpstreamTimeout({ provider: target.name, timeoutMs })
-              : new UpstreamUnavailable({
-                provider: target.name,
-                reason: cause instanceof Error ? cause.message : "connection failed"
-              })
+        const response = yield* sendOnce(upstream, target.name, {
+          origin,
+          path,
+          method: "POST",
+          headers,
+          body: payload,
+          signal: exchange.abort,
+          timeoutMs
         })
         const stream = body.stream === true
         const start = (finished: () => void) => {
