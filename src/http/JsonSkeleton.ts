@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto"
 import type { IncomingHttpHeaders } from "node:http"
 import type { Readable } from "node:stream"
 import { BodyTooLarge, HeldLost, readText, serialise } from "./TranslatedJson.js"
 import type { Serialised } from "./TranslatedJson.js"
+import { randomHex } from "../translation/WireIds.js"
 
 /**
  * A JSON body whose long strings are held aside as their raw, still escaped bytes: `text` has a marker string in
@@ -37,7 +37,7 @@ const isEscape = (b: number) =>
 /** Reads a JSON body, holding its long strings aside as bytes; the other text is decoded once at the end. */
 export const readSkeleton = (body: Readable, limit: number): Promise<Skeleton> =>
   new Promise((resolve, reject) => {
-    const id = randomBytes(6).toString("hex")
+    const id = randomHex(6)
     const out: Array<Buffer> = []
     const held: Array<Array<Buffer>> = []
     let pending: Array<Buffer> = []

@@ -3,7 +3,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
-import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { fromChatMessages, fromMessagesRequest } from "../routing/Conversation.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
@@ -28,6 +27,7 @@ import { RequestObserver } from "../observability/RequestObserver.js"
 import type { RequestRecord } from "../observability/RequestObserver.js"
 import { childSpan, Tracing } from "../observability/Tracing.js"
 import { apiOf, noteSelection, sample, traced, upstreamSpan } from "./ProxyTelemetry.js"
+import { randomHex } from "../translation/WireIds.js"
 
 /** The endpoints served on the lean path. */
 export type Endpoint = "chat" | "messages" | "route-chat" | "route-messages"
@@ -55,7 +55,7 @@ export const traceIdOf = (req: IncomingMessage): string => {
     const parts = tp.split("-")
     if (parts.length >= 2 && parts[1]!.length > 0) return parts[1]!
   }
-  return randomBytes(16).toString("hex")
+  return randomHex(16)
 }
 
 // Names can come from the client (an inline route, a requested model); Node throws on a header it cannot send.

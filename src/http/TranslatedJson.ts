@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto"
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http"
 import type { Readable } from "node:stream"
 import { StringDecoder } from "node:string_decoder"
+import { randomHex } from "../translation/WireIds.js"
 
 /** The upstream body exceeded the translation cap. */
 export class BodyTooLarge extends Error {}
@@ -50,7 +50,7 @@ export class HeldLost extends Error {}
 /** Serialises a JSON value, keeping its big strings aside; throws as `JSON.stringify` does, and `HeldLost`. */
 export const serialise = (value: unknown, held?: Held): Serialised => {
   const big: Array<ReadonlyArray<Piece>> = []
-  const mark = `\u0000${randomBytes(6).toString("hex")}\u0000`
+  const mark = `\u0000${randomHex(6)}\u0000`
   const markers = held !== undefined && held.held.length > 0
     ? new RegExp(`\u0000${held.id}:(\\d+)\u0000`)
     : undefined
