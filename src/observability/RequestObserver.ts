@@ -79,6 +79,66 @@ const pathOf = (url: string | undefined): string => {
   return (q < 0 ? url : url.slice(0, q)).slice(0, 200)
 }
 
+let lastMs = -1
+let lastIso = ""
+
+/** ISO time of a millisecond, reused while requests finish within the same one. */
+const isoAt = (ms: number): string => {
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastIso = new Date(ms).toISOString()
+  }
+  return lastIso
+}
+
+const text = (key: string, value: string | undefined): string =>
+  value === undefined ? "" : `,"${key}":${JSON.stringify(value)}`
+const num = (key: string, value: number | undefined): string =>
+  value === undefined || !Number.isFinite(value) ? "" : `,"${key}":${value}`
+
+/**
+ * One access-log line: the same JSON as stringifying an object with these keys (undefined ones left out), built as a
+ * string because it runs for every request.
+ */
+const accessLine = (
+  record: RequestRecord,
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  end: bigint,
+  usage: Usage | undefined,
+  written: number
+): string => {
+  const routed = record.api !== undefined
+  return `{"time":"${isoAt(Number(end / 1_000_000n))}","level":"info","msg":"request"` +
+    text("request_id", record.requestId) +
+    text("method", req.method) +
+    text("path", pathOf(req.url)) +
+    num("status", status) +
+    num("duration_ms", millis(end - record.startNs)) +
+    num("upstream_ttfb_ms", millis(record.ttfbNs)) +
+    num(
+      "gateway_ms",
+      millis(record.upstreamStartNs === undefined ? undefined : record.upstreamStartNs - record.startNs)
+    ) +
+    text("api", record.api) +
+    text("model", record.model) +
+    text("provider", record.provider === "none" ? undefined : record.provider) +
+    text("route", record.route ?? undefined) +
+    text("reason", routed ? record.reason : undefined) +
+    text("pin", routed ? record.pin : undefined) +
+    text("session", record.sessionKey === undefined ? undefined : sessionHash(record.sessionKey)) +
+    num("tokens_in", usage?.inputTokens) +
+    num("tokens_out", usage?.outputTokens) +
+    num("bytes_in", record.bytesIn) +
+    num("bytes_out", written) +
+    text("client", req.socket.remoteAddress) +
+    text("trace_id", record.span?.traceId) +
+    text("upstream_error", record.upstreamError) +
+    (res.writableFinished ? "" : `,"aborted":true`) +
+    "}"
+}
+
 /** Records finished requests into the metrics, the access log and the request span. */
 export class RequestObserver extends Context.Tag("switchyard/RequestObserver")<RequestObserver, {
   /** Starts a record: sets `x-request-id` on the response and records the request when the response closes. */
@@ -133,34 +193,7 @@ export const make = (options: ObserverOptions) =>
         if (usage?.outputTokens !== undefined) GatewayMetrics.tokens.inc([modelLabel, "output"], usage.outputTokens)
       }
       if (sink === undefined) return
-      const line: Record<string, unknown> = {
-        time: new Date(Number(end / 1_000_000n)).toISOString(),
-        level: "info",
-        msg: "request",
-        request_id: record.requestId,
-        method: req.method,
-        path: pathOf(req.url),
-        status,
-        duration_ms: millis(end - record.startNs),
-        upstream_ttfb_ms: millis(record.ttfbNs),
-        gateway_ms: millis(record.upstreamStartNs === undefined ? undefined : record.upstreamStartNs - record.startNs),
-        api: record.api,
-        model: record.model,
-        provider: record.provider === "none" ? undefined : record.provider,
-        route: record.route ?? undefined,
-        reason: record.api === undefined ? undefined : record.reason,
-        pin: record.api === undefined ? undefined : record.pin,
-        session: record.sessionKey === undefined ? undefined : sessionHash(record.sessionKey),
-        tokens_in: usage?.inputTokens,
-        tokens_out: usage?.outputTokens,
-        bytes_in: record.bytesIn,
-        bytes_out: written,
-        client: req.socket.remoteAddress,
-        trace_id: record.span?.traceId,
-        upstream_error: record.upstreamError,
-        aborted: res.writableFinished ? undefined : true
-      }
-      sink(JSON.stringify(line))
+      sink(accessLine(record, req, res, status, end, usage, written))
     }
 
     const begin = (req: IncomingMessage, res: ServerResponse, api: Api | undefined): RequestRecord => {

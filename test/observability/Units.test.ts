@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Metric, MetricBoundaries } from "effect"
+import { ConfigProvider, Effect, Layer, Metric, MetricBoundaries, Tracer } from "effect"
 import * as ConfigFile from "../../src/config/ConfigFile.js"
 import { CounterFamily, HistogramFamily } from "../../src/observability/GatewayMetrics.js"
 import * as PrometheusText from "../../src/observability/PrometheusText.js"
-import { parseTraceparent, sampler } from "../../src/observability/Tracing.js"
+import { childSpan, layerWith, parseTraceparent, sampler } from "../../src/observability/Tracing.js"
 import { UsageTap } from "../../src/observability/UsageTap.js"
 import { parseMetrics } from "./support.js"
 
@@ -96,6 +96,32 @@ describe("traceparent", () => {
     assert.strictEqual(sampler(100)(undefined), null)
     assert.isUndefined(sampler(0)(undefined))
   })
+})
+
+describe("childSpan", () => {
+  const spansOf = (native: Tracer.Tracer, names: Array<string>): Tracer.Tracer =>
+    Tracer.make({
+      span: (name, parent, context, links, startTime, kind, options) => {
+        names.push(name)
+        return native.span(name, parent, context, links, startTime, kind, options)
+      },
+      context: native.context
+    })
+
+  it.effect("is the effect itself while no tracer layer lives, and a child span of a traced request inside one", () =>
+    Effect.gen(function*() {
+      const work = Effect.succeed(1)
+      assert.strictEqual(childSpan("x")(work), work)
+      const names: Array<string> = []
+      const tracer = spansOf(yield* Effect.tracer, names)
+      yield* Effect.gen(function*() {
+        // Untraced (no parent span): no span, even with a tracer.
+        yield* childSpan("untraced")(work)
+        yield* childSpan("child")(work).pipe(Effect.withSpan("parent"), Effect.withTracer(tracer))
+      }).pipe(Effect.provide(Layer.effectDiscard(Effect.void).pipe(Layer.provideMerge(layerWith(tracer, 100)))))
+      assert.deepStrictEqual(names, ["parent", "child"])
+      assert.strictEqual(childSpan("x")(work), work)
+    }))
 })
 
 describe("observability config", () => {
