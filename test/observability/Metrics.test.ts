@@ -1,5 +1,8 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import OpenAI from "openai"
 import { openAiError, openAiJson, startMock } from "../support/MockUpstream.js"
 import type { MockUpstream } from "../support/MockUpstream.js"
@@ -184,6 +187,50 @@ describe("GET /metrics", () => {
     const { text } = await scrape(gateway.url)
     const result = spawnSync(tool, ["check", "metrics"], { input: text, encoding: "utf8" })
     assert.strictEqual(result.status, 0, `${result.stdout}\n${result.stderr}`)
+  })
+
+  it("the Grafana dashboard in docs/ queries only documented metrics, in PromQL that promtool accepts", async () => {
+    const root = new URL("../../", import.meta.url)
+    const dashboard = JSON.parse(readFileSync(new URL("docs/grafana/switchyard.json", root), "utf8")) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>
+    }
+    const readme = readFileSync(new URL("README.md", root), "utf8")
+    const table = readme.slice(readme.indexOf("### Metrics"), readme.indexOf("### Traces"))
+    const exprs = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr))
+    assert.isAbove(exprs.length, 10)
+    for (const expr of exprs) {
+      for (const [name] of expr.matchAll(/\b(?:switchyard|nodejs|process)_[a-z0-9_]+/g)) {
+        const base = name.replace(/_bucket$/, "")
+        // The table abbreviates families (`switchyard_pins_hits_total`, `_misses_total`): match the last word too.
+        const words = base.split("_")
+        const documented = table.includes(`\`${base}\``) ||
+          words.some((_, k) => k > 1 && k <= words.length - 2 && table.includes(`\`_${words.slice(k).join("_")}\``))
+        assert.isTrue(documented, `${base} (used by the dashboard) is not in README's metrics table`)
+      }
+    }
+    const tool = promtool()
+    if (tool === undefined) {
+      console.warn("SKIPPED promtool check rules: promtool is not installed and `apt-get install prometheus` failed")
+      return
+    }
+    const rules = {
+      groups: [{
+        name: "dashboard",
+        rules: exprs.map((expr, i) => ({
+          record: `dashboard:expr_${i}`,
+          expr: expr.replaceAll("$__rate_interval", "5m").replaceAll("$instance", ".*")
+        }))
+      }]
+    }
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-dashboard-"))
+    try {
+      const file = join(dir, "rules.json")
+      writeFileSync(file, JSON.stringify(rules))
+      const result = spawnSync(tool, ["check", "rules", file], { encoding: "utf8" })
+      assert.strictEqual(result.status, 0, `${result.stdout}\n${result.stderr}`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("serves /metrics on its own port with observability.metrics.port, and not at all when disabled", async () => {

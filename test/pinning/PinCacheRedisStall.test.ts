@@ -2,6 +2,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
 import { createServer, connect } from "node:net"
 import type { AddressInfo } from "node:net"
+import { scrape } from "../observability/support.js"
 import { spawnChild, stopChild } from "../support/ChildProcesses.js"
 import { startMock } from "../support/MockUpstream.js"
 import type { MockUpstream } from "../support/MockUpstream.js"
@@ -88,6 +89,7 @@ describe("the Redis pin store with Redis paused", () => {
     assert.strictEqual(first.pin, "created")
     assert.strictEqual((await chat("stall-1")).pin, "hit")
 
+    const before = await scrape(gateway.url)
     redis.kill("SIGSTOP")
     try {
       const stalled = await chat("stall-1")
@@ -103,6 +105,18 @@ describe("the Redis pin store with Redis paused", () => {
         // The breaker is open: no Redis wait at all.
         assert.isBelow(r.ms, 200)
       }
+      // Six lookups failed (one timed out, five skipped by the breaker) and each request was served without the
+      // store: the metrics say so.
+      const after6 = (await scrape(gateway.url)).series
+      const change = (name: string, labels: Record<string, string>) => {
+        const matching = (series: Map<string, number>) =>
+          [...series].filter(([key]) =>
+            key.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))
+          ).reduce((sum, [, value]) => sum + value, 0)
+        return matching(after6) - matching(before.series)
+      }
+      assert.strictEqual(change("switchyard_pin_store_errors_total", { store: "redis", operation: "get" }), 6)
+      assert.strictEqual(change("switchyard_pin_store_fail_open_total", { operation: "get" }), 6)
     } finally {
       redis.kill("SIGCONT")
     }
