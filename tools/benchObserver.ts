@@ -2,11 +2,11 @@
 // (no sockets, so the figure does not drown in a shared machine's noise): a request record through begin, decision,
 // upstream headers with a usage tap over a 1 KiB body, settle and the close-time record, with metrics and/or the
 // access log (to a sink that drops the line after building it), plus the untraced span checks.
-import { Effect, Layer, Tracer } from "effect"
+import { Effect } from "effect"
 import { EventEmitter } from "node:events"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as RequestObserver from "../src/observability/RequestObserver.js"
-import { childSpan, layerWith } from "../src/observability/Tracing.js"
+import { childSpan, inTrace } from "../src/observability/Tracing.js"
 
 const body = Buffer.from(
   JSON.stringify({
@@ -74,9 +74,8 @@ for (const [name, options] of variants) {
   process.stdout.write(`${name}: ${samples[1]!.toFixed(2)} µs CPU per request (median of 3 × ${n})\n`)
 }
 
-// The child-span check of an untraced request (4–5 per request) against running the same effect bare: without a
-// tracer layer (tracing not configured: the effect is returned as is) and with one alive (tracing configured,
-// this request not sampled: one context lookup).
+// The child-span sites (4–5 per request) against running the same effect bare: outside a traced request (tracing
+// off, or this request not sampled: the effect is returned as is) and inside one without a parent span (the check).
 const effect = Effect.succeed(1)
 const time = (self: Effect.Effect<number>) => {
   const t0 = process.cpuUsage()
@@ -84,17 +83,16 @@ const time = (self: Effect.Effect<number>) => {
   const t = process.cpuUsage(t0)
   return (t.user + t.system) / n
 }
-const spanCheck = (label: string) => {
-  const wrapped = effect.pipe(childSpan("x"))
-  time(effect)
-  time(wrapped)
-  const bare = time(effect)
-  const checked = time(wrapped)
-  process.stdout.write(`childSpan of an untraced request, ${label}: +${(checked - bare).toFixed(2)} µs per call\n`)
+const spanSite = (label: string, traced: boolean) => {
+  const bareRun = Effect.suspend(() => effect)
+  const sited = Effect.suspend(() => childSpan("x")(effect))
+  const run = (self: Effect.Effect<number>) => time(traced ? inTrace(self) : self)
+  run(bareRun)
+  run(sited)
+  const bare = run(bareRun)
+  const checked = run(sited)
+  process.stdout.write(`childSpan site, ${label}: +${(checked - bare).toFixed(2)} µs per call\n`)
 }
-spanCheck("tracing off")
-Effect.runSync(Effect.scoped(Effect.gen(function*() {
-  yield* Layer.build(layerWith(Tracer.make({ span: () => { throw new Error("no span expected") }, context: (f) => f() }), 0))
-  spanCheck("tracing on, not sampled")
-})))
+spanSite("request not traced (tracing off or not sampled)", false)
+spanSite("inside a traced request", true)
 if (sunk === 0) throw new Error("the access-log sink received nothing")

@@ -4,7 +4,7 @@ import * as Tracer from "effect/Tracer"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Api, RequestRecord } from "../observability/RequestObserver.js"
 import { sessionHash } from "../observability/RequestObserver.js"
-import { childSpan, traceparentOf } from "../observability/Tracing.js"
+import { childSpan, inTrace, traceparentOf } from "../observability/Tracing.js"
 import type { Tracing } from "../observability/Tracing.js"
 import type { ModelTarget } from "../providers/Providers.js"
 import type { Selection } from "../routing/RouteDecider.js"
@@ -97,6 +97,7 @@ export const traced = <E>(
       if (Option.isSome(span) && span.value._tag === "Span") record.span = span.value
       return self
     }),
+    inTrace,
     Effect.ensuring(Effect.sync(() => {
       const span = record.span
       if (span !== undefined && res.headersSent) span.attribute("http.response.status_code", res.statusCode)

@@ -56,26 +56,25 @@ export const sampler = (percent: number) => (header: string | undefined): Tracer
   return percent > 0 && Math.random() * 100 < percent ? null : undefined
 }
 
-// How many tracer layers are alive in this process: while none is, `childSpan` returns its effect untouched, so a
-// gateway without tracing pays nothing per span site ("off, with zero cost").
-let tracersAlive = 0
-
-const countTracer: Layer.Layer<never> = Layer.scopedDiscard(Effect.acquireRelease(
-  Effect.sync(() => {
-    tracersAlive++
-  }),
-  () =>
-    Effect.sync(() => {
-      tracersAlive--
-    })
-))
+// How many sampled requests are running now: while none is, `childSpan` returns its effect untouched, so the span
+// sites cost nothing when tracing is off and nothing for the unsampled requests of a `random_sampling: 0` gateway.
+let tracedInFlight = 0
 
 /**
- * Tracing with a tracer of the embedder's choosing (sampling `percent` of new traces). Build a `Tracing` with this
- * or `layerOtlp`, not `Layer.succeed`: the child spans of a traced request are only made while such a layer lives.
+ * Runs `self` as a traced request: the `childSpan` sites inside it make spans (under the span `self` runs in). The
+ * gateway wraps each sampled request with it; an embedder wanting these child spans inside its own spans does too.
  */
-export const layerWith = (tracer: Tracer.Tracer, percent: number): Layer.Layer<Tracing> =>
-  Layer.merge(Layer.succeed(Tracing, { tracer, sample: sampler(percent) }), countTracer)
+export const inTrace = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      tracedInFlight++
+    }),
+    () => self,
+    () =>
+      Effect.sync(() => {
+        tracedInFlight--
+      })
+  )
 
 /**
  * Exports spans over OTLP/HTTP (JSON) to `endpoint` (a traces URL) through `@effect/opentelemetry`, sampling
@@ -91,7 +90,6 @@ export const layerOtlp = (options: {
     Tracing,
     Effect.map(OtelTracer.make, (tracer) => ({ tracer, sample: sampler(options.percent) }))
   ).pipe(
-    Layer.provideMerge(countTracer),
     Layer.provide(OtelTracer.layerTracer),
     Layer.provide(Layer.unwrapEffect(Effect.sync(() =>
       NodeSdk.layerTracerProvider(
@@ -148,7 +146,7 @@ export const childSpan = (
   options: { readonly attributes?: Record<string, unknown>; readonly kind?: Tracer.SpanKind } = {}
 ) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  tracersAlive === 0 ? self : Effect.withFiberRuntime((fiber) =>
+  tracedInFlight === 0 ? self : Effect.withFiberRuntime((fiber) =>
     Context.getOption(fiber.currentContext, Tracer.ParentSpan)._tag === "None"
       ? self
       : Effect.withSpan(self, name, { captureStackTrace: false, ...options })

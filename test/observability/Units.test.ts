@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Metric, MetricBoundaries, Tracer } from "effect"
+import { ConfigProvider, Effect, Metric, MetricBoundaries, Tracer } from "effect"
 import * as ConfigFile from "../../src/config/ConfigFile.js"
 import { CounterFamily, HistogramFamily } from "../../src/observability/GatewayMetrics.js"
 import * as PrometheusText from "../../src/observability/PrometheusText.js"
-import { childSpan, layerWith, parseTraceparent, sampler } from "../../src/observability/Tracing.js"
+import { childSpan, inTrace, parseTraceparent, sampler } from "../../src/observability/Tracing.js"
 import { UsageTap } from "../../src/observability/UsageTap.js"
 import { parseMetrics } from "./support.js"
 
@@ -108,18 +108,18 @@ describe("childSpan", () => {
       context: native.context
     })
 
-  it.effect("is the effect itself while no tracer layer lives, and a child span of a traced request inside one", () =>
+  it.effect("is the effect itself outside a traced request, and a child span inside one", () =>
     Effect.gen(function*() {
       const work = Effect.succeed(1)
       assert.strictEqual(childSpan("x")(work), work)
       const names: Array<string> = []
       const tracer = spansOf(yield* Effect.tracer, names)
-      yield* Effect.gen(function*() {
-        // Untraced (no parent span): no span, even with a tracer.
-        yield* childSpan("untraced")(work)
-        yield* childSpan("child")(work).pipe(Effect.withSpan("parent"), Effect.withTracer(tracer))
-      }).pipe(Effect.provide(Layer.effectDiscard(Effect.void).pipe(Layer.provideMerge(layerWith(tracer, 100)))))
-      assert.deepStrictEqual(names, ["parent", "child"])
+      // A parent span but not a traced request (the gateway did not sample it): no child span.
+      yield* Effect.suspend(() => childSpan("not-in-trace")(work)).pipe(Effect.withSpan("outer"), Effect.withTracer(tracer))
+      // A traced request without a parent span: nothing to hang a child on.
+      yield* inTrace(Effect.suspend(() => childSpan("no-parent")(work)))
+      yield* inTrace(Effect.suspend(() => childSpan("child")(work))).pipe(Effect.withSpan("parent"), Effect.withTracer(tracer))
+      assert.deepStrictEqual(names, ["outer", "parent", "child"])
       assert.strictEqual(childSpan("x")(work), work)
     }))
 })
