@@ -1,0 +1,202 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import type { ChildProcess } from "node:child_process"
+import { spawnChild, stopChild } from "../support/ChildProcesses.js"
+import { configFile } from "../support/LiveTestGateway.js"
+import type { ConfigFileHandle } from "../support/LiveTestGateway.js"
+import { openAiJson, startMock } from "../support/MockUpstream.js"
+import type { MockUpstream } from "../support/MockUpstream.js"
+import { routingOf } from "../support/RoutingHeaders.js"
+
+// `switchyard up --workers 2` as a real process tree: a primary owning the pins, two workers on one port.
+const CODE = "Write a Python function that parses a CSV file and returns a list of dictionaries."
+const REASONING = "Compare PostgreSQL and MongoDB for an e-commerce platform and explain the trade-offs step by step."
+
+const configOf = (upstream: string) =>
+  `version: v0.4.0
+listeners: [{ type: model, name: model_listener, port: 12000, address: 127.0.0.1 }]
+model_providers:
+  - model: openai/gpt-4o-mini
+    base_url: ${upstream}
+    access_key: test-key
+    default: true
+  - model: openai/gpt-4o
+    base_url: ${upstream}
+    access_key: test-key
+  - model: openai/gpt-4.1
+    base_url: ${upstream}
+    access_key: test-key
+routing_preferences:
+  - name: code_generation
+    description: generating new code, writing functions, or creating boilerplate
+    models: [openai/gpt-4o]
+  - name: complex_reasoning
+    description: complex reasoning tasks, multi-step analysis, or detailed explanations
+    models: [openai/gpt-4.1]
+`
+
+interface Cluster {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly waitFor: (check: (output: string) => boolean, what: string, timeoutMs?: number) => Promise<void>
+  readonly url: () => string
+}
+
+const jsonLines = (output: string): Array<Record<string, unknown>> =>
+  output.split("\n").flatMap((line) => {
+    if (!line.startsWith("{")) return []
+    try {
+      return [JSON.parse(line) as Record<string, unknown>]
+    } catch {
+      return []
+    }
+  })
+
+const count = (output: string, pattern: RegExp) => output.match(pattern)?.length ?? 0
+
+const startCluster = (file: string): Cluster => {
+  const child = spawnChild(process.execPath, [
+    "dist/main.js",
+    "--config",
+    file,
+    "--port",
+    "0",
+    "--workers",
+    "2",
+    "--no-watch"
+  ], { env: { ...process.env, SWITCHYARD_PORT: "", SWITCHYARD_WORKERS: "" } })
+  let output = ""
+  const waiters = new Set<() => void>()
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString()
+    for (const waiter of waiters) waiter()
+  }
+  child.stdout!.on("data", onData)
+  child.stderr!.on("data", onData)
+  const waitFor = (check: (output: string) => boolean, what: string, timeoutMs = 45_000) =>
+    new Promise<void>((resolve, reject) => {
+      const test = () => {
+        if (check(output)) {
+          waiters.delete(test)
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+      const timer = setTimeout(() => {
+        waiters.delete(test)
+        reject(new Error(`timed out waiting for ${what}; output:\n${output}`))
+      }, timeoutMs)
+      waiters.add(test)
+      test()
+    })
+  return {
+    child,
+    output: () => output,
+    waitFor,
+    url: () => /listening on (http:\/\/[^\s"]+)/.exec(output)![1]!
+  }
+}
+
+const workerPids = (output: string): Map<number, number> => {
+  const pids = new Map<number, number>()
+  for (const line of jsonLines(output)) {
+    if (line["msg"] === "worker started") pids.set(Number(line["worker"]), Number(line["pid"]))
+  }
+  return pids
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const ask = async (url: string, content: string, session: string) => {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-routing-session-id": session },
+    body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content }] })
+  })
+  await response.arrayBuffer()
+  assert.strictEqual(response.status, 200)
+  return { ...routingOf(response), worker: response.headers.get("x-switchyard-worker") }
+}
+
+describe("switchyard up --workers 2", () => {
+  let mock: MockUpstream
+  let file: ConfigFileHandle
+  beforeAll(async () => {
+    mock = await startMock(openAiJson())
+    file = await configFile(configOf(mock.url))
+  })
+  afterAll(async () => {
+    await mock.close()
+    await file.remove()
+  })
+
+  it("pins one model per session across workers, replaces a killed worker, drains on SIGTERM", async () => {
+    const cluster = startCluster(file.path)
+    try {
+      await cluster.waitFor((o) => count(o, /listening on http/g) >= 2, "two workers listening")
+      const url = cluster.url()
+      const first = workerPids(cluster.output())
+      assert.deepStrictEqual([...first.keys()].sort(), [1, 2])
+
+      // 200 requests of one session over both workers; alone, the two prompts would route to different models.
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => ask(url, i % 2 === 0 ? CODE : REASONING, "workers-one"))
+      )
+      assert.deepStrictEqual(new Set(results.map((r) => r.worker)), new Set(["1", "2"]))
+      assert.strictEqual(new Set(results.map((r) => r.model)).size, 1)
+      assert.strictEqual(results.filter((r) => r.pin === "created").length, 1)
+
+      // More sessions, pinned before the kill; each alternates prompts so a lost pin would show as a changed model.
+      const sessions = ["workers-a", "workers-b", "workers-c", "workers-d", "workers-one"]
+      const pinned = new Map<string, string | null>()
+      for (const [i, session] of sessions.entries()) {
+        pinned.set(session, (await ask(url, i % 2 === 0 ? CODE : REASONING, session)).model)
+      }
+      const listed = await (await fetch(`${url}/v1/routing/sessions`)).json() as { total: number }
+      assert.strictEqual(listed.total, sessions.length)
+
+      const metrics = await (await fetch(`${url}/metrics`)).text()
+      assert.match(metrics, /switchyard_requests_total\{worker="1",/)
+      assert.match(metrics, /switchyard_requests_total\{worker="2",/)
+      assert.match(metrics, /switchyard_pins_creations_total\{worker="primary"\} 5/)
+
+      const killed = first.get(1)!
+      process.kill(killed, "SIGKILL")
+      await cluster.waitFor((o) => {
+        const pid = workerPids(o).get(1)
+        return pid !== undefined && pid !== killed && count(o, /listening on http/g) >= 3
+      }, "worker 1 replaced")
+      const replacement = workerPids(cluster.output()).get(1)!
+      assert.notStrictEqual(replacement, killed)
+      assert.isTrue(isAlive(replacement))
+
+      const after = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => {
+          const session = sessions[i % sessions.length]!
+          return ask(url, i % 2 === 0 ? REASONING : CODE, session).then((r) => ({ session, ...r }))
+        })
+      )
+      assert.deepStrictEqual(new Set(after.map((r) => r.worker)), new Set(["1", "2"]))
+      for (const r of after) {
+        assert.strictEqual(r.model, pinned.get(r.session), r.session)
+        assert.strictEqual(r.pin, "hit", r.session)
+      }
+
+      // SIGTERM to the primary alone: the workers drain and exit, then the primary exits 0.
+      const pids = [...workerPids(cluster.output()).values()]
+      const exit = new Promise<number | null>((resolve) => cluster.child.once("exit", (code) => resolve(code)))
+      process.kill(cluster.child.pid!, "SIGTERM")
+      assert.strictEqual(await exit, 0)
+      assert.strictEqual(count(cluster.output(), /"msg":"worker stopped"/g), 2)
+      assert.deepStrictEqual(pids.filter(isAlive), [])
+    } finally {
+      await stopChild(cluster.child)
+    }
+  }, 180_000)
+})
