@@ -50,6 +50,7 @@ const backoffBaseMs = 100
 const backoffMaxMs = 30_000
 const healthyAfterMs = 30_000
 const gatherTimeoutMs = 2000
+const pinGauges = new Set(["switchyard_pins_size", "switchyard_pins_capacity"])
 
 interface Slot {
   readonly number: number
@@ -140,10 +141,15 @@ export const run = (config: ResolvedConfig, options: ClusterOptions) =>
       Effect.gen(function*() {
         const texts = yield* gather
         const own = yield* ownText
-        const text = PrometheusMerge.merge("worker", [
-          ...[...texts].sort(([a], [b]) => a - b).map(([n, t]) => ({ value: String(n), text: t })),
-          { value: "primary", text: own }
-        ])
+        const text = PrometheusMerge.merge(
+          "worker",
+          [
+            ...[...texts].sort(([a], [b]) => a - b).map(([n, t]) => ({ value: String(n), text: t })),
+            { value: "primary", text: own }
+          ],
+          // Workers read the pin gauges from the primary's store: reported once, by the primary.
+          (family, value) => sessions !== undefined && value !== "primary" && pinGauges.has(family)
+        )
         if (worker.isConnected()) worker.send({ switchyard: "scrape", id, text } satisfies Scrape)
       })
 

@@ -24,16 +24,24 @@ const withLabel = (sample: string, label: string): string => {
 /**
  * Merges the Prometheus texts of several processes into one exposition: each sample gains the label `name="value"`
  * of its process, and each metric family is written once (its HELP and TYPE from the first text that has it).
+ * `skip(family, value)` leaves a family of one process out (e.g. a gauge every process reports alike).
  */
-export const merge = (name: string, texts: ReadonlyArray<LabelledText>): string => {
+export const merge = (
+  name: string,
+  texts: ReadonlyArray<LabelledText>,
+  skip: (family: string, value: string) => boolean = () => false
+): string => {
   const families = new Map<string, Family>()
   for (const { text, value } of texts) {
     const label = `${name}="${escapeValue(value)}"`
     let current: Family | undefined
+    let skipping = false
     for (const line of text.split("\n")) {
       if (line === "") continue
       if (line.startsWith("# HELP ") || line.startsWith("# TYPE ")) {
         const family = line.slice(7).split(" ", 1)[0]!
+        skipping = skip(family, value)
+        if (skipping) continue
         current = families.get(family)
         if (current === undefined) {
           current = { header: [], samples: [] }
@@ -42,7 +50,7 @@ export const merge = (name: string, texts: ReadonlyArray<LabelledText>): string 
         if (!current.header.some((h) => h.slice(0, 7) === line.slice(0, 7))) current.header.push(line)
         continue
       }
-      if (line.startsWith("#")) continue
+      if (line.startsWith("#") || skipping) continue
       if (current === undefined) {
         current = { header: [], samples: [] }
         families.set(line.split(/[{ ]/, 1)[0]!, current)
