@@ -76,15 +76,15 @@ describe("PinCacheIpc", () => {
   it.scopedLive("the requests of one turn cross the channel as one message; the first pin of a key wins", () =>
     Effect.gen(function*() {
       const { client, sent } = yield* setup
-      const pins = yield* Effect.all([
+      const [first, second, hit1, hit2] = yield* Effect.all([
         client.put("s", { ...gpt, origin: origin(1) }),
         client.put("s", { ...claude, origin: origin(1) }),
         client.get("s"),
         client.get("s")
       ], { concurrency: "unbounded" })
       assert.strictEqual(sent.length, 1)
-      assert.deepStrictEqual(pins.slice(0, 2).map((p) => p.model), [gpt.model, gpt.model])
-      assert.deepStrictEqual(pins.slice(2).map((p) => Option.map(p, (x) => x.model)), [
+      assert.deepStrictEqual([first.model, second.model], [gpt.model, gpt.model])
+      assert.deepStrictEqual([hit1, hit2].map((p) => Option.map(p, (x) => x.model)), [
         Option.some(gpt.model),
         Option.some(gpt.model)
       ])
