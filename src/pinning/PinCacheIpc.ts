@@ -195,7 +195,7 @@ export const make = (
         if (closed) return resume(Effect.succeed(undefined))
         const id = nextId++
         pending.set(id, (value) => resume(Effect.succeed(value)))
-        if (queue.push({ id, op, key, target, list }) === 1) queueMicrotask(flush)
+        if (queue.push({ id, op, key, target, list }) === 1) setImmediate(flush)
         return Effect.sync(() => {
           pending.delete(id)
         })
