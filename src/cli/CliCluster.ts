@@ -193,10 +193,11 @@ export const run = (config: ResolvedConfig, options: ClusterOptions) =>
         if (slot.worker === worker) slot.worker = undefined
         const annotations = { service: "CliCluster", worker: slot.number, pid: worker.process.pid, code, signal }
         if (stopping) return yield* Effect.logInfo("worker stopped").pipe(Effect.annotateLogs(annotations))
-        yield* Effect.logWarning("worker exited; replacing it").pipe(Effect.annotateLogs(annotations))
         if (!slot.ready && !anyReady) {
+          yield* Effect.logWarning("worker could not start; stopping").pipe(Effect.annotateLogs(annotations))
           return yield* Deferred.fail(failed, new WorkerStartFailed({ worker: slot.number, code, signal }))
         }
+        yield* Effect.logWarning("worker exited; replacing it").pipe(Effect.annotateLogs(annotations))
         slot.crashes = now() - slot.startedAt > healthyAfterMs ? 0 : slot.crashes + 1
         const delay = slot.crashes === 0 ? 0 : Math.min(backoffMaxMs, backoffBaseMs * 2 ** (slot.crashes - 1))
         yield* Effect.sleep(Duration.millis(delay))

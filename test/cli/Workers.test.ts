@@ -1,5 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import { spawnChild, stopChild } from "../support/ChildProcesses.js"
 import { configFile } from "../support/LiveTestGateway.js"
 import type { ConfigFileHandle } from "../support/LiveTestGateway.js"
@@ -53,13 +55,13 @@ const jsonLines = (output: string): Array<Record<string, unknown>> =>
 
 const count = (output: string, pattern: RegExp) => output.match(pattern)?.length ?? 0
 
-const startCluster = (file: string): Cluster => {
+const startCluster = (file: string, port = 0): Cluster => {
   const child = spawnChild(process.execPath, [
     "dist/main.js",
     "--config",
     file,
     "--port",
-    "0",
+    String(port),
     "--workers",
     "2",
     "--no-watch"
@@ -199,4 +201,21 @@ describe("switchyard up --workers 2", () => {
       await stopChild(cluster.child)
     }
   }, 180_000)
+
+  it("exits 1 and leaves no worker when the first workers cannot listen", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const cluster = startCluster(file.path, (taken.address() as AddressInfo).port)
+    try {
+      const exit = new Promise<number | null>((resolve) => cluster.child.once("exit", (code) => resolve(code)))
+      assert.strictEqual(await exit, 1)
+      assert.match(cluster.output(), /worker \d exited \(code 1\) before it was listening/)
+      const pids = [...workerPids(cluster.output()).values()]
+      assert.strictEqual(pids.length, 2)
+      assert.deepStrictEqual(pids.filter(isAlive), [])
+    } finally {
+      await stopChild(cluster.child)
+      await new Promise((resolve) => taken.close(resolve))
+    }
+  }, 90_000)
 })
