@@ -1,5 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { createServer } from "node:net"
 import type { AddressInfo } from "node:net"
 import { spawnChild, stopChild } from "../support/ChildProcesses.js"
@@ -8,6 +9,7 @@ import type { ConfigFileHandle } from "../support/LiveTestGateway.js"
 import { openAiJson, startMock } from "../support/MockUpstream.js"
 import type { MockUpstream } from "../support/MockUpstream.js"
 import { routingOf } from "../support/RoutingHeaders.js"
+import { promtool } from "../observability/support.js"
 
 // `switchyard up --workers 2` as a real process tree: a primary owning the pins, two workers on one port.
 const CODE = "Write a Python function that parses a CSV file and returns a list of dictionaries."
@@ -167,6 +169,13 @@ describe("switchyard up --workers 2", () => {
       assert.match(metrics, /switchyard_requests_total\{worker="1",/)
       assert.match(metrics, /switchyard_requests_total\{worker="2",/)
       assert.match(metrics, /switchyard_pins_creations_total\{worker="primary"\} 5/)
+      assert.match(metrics, /switchyard_pins_size\{worker="primary"\} 5/)
+      assert.notMatch(metrics, /switchyard_pins_size\{worker="1"/)
+      const tool = promtool()
+      if (tool !== undefined) {
+        const check = spawnSync(tool, ["check", "metrics"], { input: metrics, encoding: "utf8" })
+        assert.strictEqual(check.status, 0, `${check.stdout}\n${check.stderr}`)
+      }
 
       const killed = first.get(1)!
       process.kill(killed, "SIGKILL")
