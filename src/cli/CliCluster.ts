@@ -72,14 +72,14 @@ const sharedStateWarnings = (config: ResolvedConfig, workers: number): Array<str
 
 const primaryStores = (config: ResolvedConfig) =>
   Effect.gen(function*() {
-    if (!pinsInPrimary(config)) return {} as Record<string, PinCacheService>
+    const owned: Record<string, PinCacheService> = {}
+    if (!pinsInPrimary(config)) return owned
     const context = yield* Layer.build(
       Layer.merge(PinCache.layerConfig, TurnPins.layerConfig).pipe(Layer.provide(GatewayConfig.layer(config)))
     )
-    return {
-      [stores.sessions]: Context.get(context, PinCache.PinCache),
-      [stores.turns]: Context.get(context, TurnPins.TurnPins)
-    } as Record<string, PinCacheService>
+    owned[stores.sessions] = Context.get(context, PinCache.PinCache)
+    owned[stores.turns] = Context.get(context, TurnPins.TurnPins)
+    return owned
   })
 
 /** Runs the cluster until interrupted (then drains every worker), or fails when a first worker cannot start. */
@@ -113,28 +113,26 @@ export const run = (config: ResolvedConfig, options: ClusterOptions) =>
     })
 
     // Every worker's own text (those that answer in time) plus the primary's (the pin stores' counters).
-    const gather = Effect.async<Map<number, string>>((resume) => {
+    const gather = Effect.suspend(() => {
       const id = gatherId++
       const texts = new Map<number, string>()
       const targets = live().filter(([, w]) => w.isConnected())
-      const done = () => {
-        if (!gathers.delete(id)) return
-        clearTimeout(timer)
-        resume(Effect.succeed(texts))
-      }
-      const timer = setTimeout(done, gatherTimeoutMs)
-      gathers.set(id, {
-        texts,
-        done: () => {
-          if (texts.size >= targets.length) done()
-        }
+      const all = Effect.async<void>((resume) => {
+        gathers.set(id, {
+          texts,
+          done: () => {
+            if (texts.size === targets.length) resume(Effect.void)
+          }
+        })
+        for (const [, worker] of targets) worker.send({ switchyard: "scrape-local", id } satisfies ScrapeLocal)
+        if (targets.length === 0) resume(Effect.void)
       })
-      for (const [, worker] of targets) worker.send({ switchyard: "scrape-local", id } satisfies ScrapeLocal)
-      if (targets.length === 0) done()
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        gathers.delete(id)
-      })
+      return all.pipe(
+        Effect.timeout(gatherTimeoutMs),
+        Effect.ignore,
+        Effect.ensuring(Effect.sync(() => gathers.delete(id))),
+        Effect.as(texts)
+      )
     })
 
     const scrape = (worker: Worker, id: number) =>

@@ -61,6 +61,6 @@ export const serve = (path: string, config: ResolvedConfig, options: UpOptions) 
   }).pipe(
     Effect.zipRight(gateway(path, config, options, channel)),
     Effect.provide(Layer.scoped(ScrapeAggregation, scrapeAggregation(channel))),
-    Effect.annotateLogs({ worker: options.worker })
+    Effect.annotateLogs({ worker: Number(options.worker) })
   )
 }
