@@ -111,8 +111,8 @@ const up = (parsed: Parsed) =>
     const port = (yield* integerFlag(parsed, "port", 0, 65535, "up")) ??
       (fromEnv === undefined ? undefined : yield* wholeNumber(fromEnv, 0, 65535, "SWITCHYARD_PORT", "up"))
     // Load first so an invalid file is reported as such (exit 2) before anything starts.
-    const config = yield* loadConfig(configPath)
     const workers = yield* workersOf(parsed)
+    const config = yield* loadConfig(configPath)
     // A worker of `--workers N` runs this same command line; the variable set by its primary tells it apart.
     const worker = cluster.isWorker ? yield* envString(workerEnv) : undefined
     if (workers > 1 && cluster.isPrimary) {
