@@ -1,6 +1,6 @@
 // `npm run bench`: the gateway's own reproducible overhead benchmark, on loopback, in one run.
 //
-// usage: tsx tools/bench.ts [--quick] [--out DIR] [--gateway-cmd "CMD ARGS"] [--parts 1,2,3,4,6] [--pins-fill proxy]
+// usage: tsx tools/bench.ts [--quick] [--out DIR] [--gateway-cmd "CMD ARGS"] [--parts 1,2,3,4,6,7] [--pins-fill proxy]
 //
 // Starts, each in its own child process: a mock OpenAI upstream (tools/benchMockUpstream.ts), a bare node:http
 // baseline proxy doing the same JSON work (tools/benchBaseline.ts), and the gateway built from this checkout
@@ -8,7 +8,8 @@
 // generated configs. Where taskset works, proxies run on CPU 0 and the mock + load generator (this process) on CPU 1.
 // Measures: (1) proxy overhead json/stream at c=1 and c=32, (2) streaming time to first token, (3) routing decision
 // time per path, (4) the pin cache at scale, (5) memory, (6) the CPU cost of metrics + access log and of tracing
-// configured with sampling 0. Prints tables and writes OUT/latest.json plus a timestamped
+// configured with sampling 0, (7) `--workers 1` vs `--workers 2` req/s and pin consistency (tools/benchWorkers.ts).
+// Prints tables and writes OUT/latest.json plus a timestamped
 // copy. Exits non-zero when any part failed to run (speed is never asserted).
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -16,6 +17,8 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { LoadResult, ProbeSample, ServerProcess } from "./benchSupport.js"
+import type { WorkersResult } from "./benchWorkers.js"
+import { workersPart } from "./benchWorkers.js"
 import {
   canPin,
   cpuMicros,
@@ -45,7 +48,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const outDir = resolve(argValue("--out") ?? "bench-results")
 const gatewayCmdArg = argValue("--gateway-cmd")
 const pinsFill = argValue("--pins-fill") === "proxy" ? "proxy" : "decision"
-const parts = new Set((argValue("--parts") ?? "1,2,3,4,6").split(",").map((p) => Number(p.trim())))
+const parts = new Set((argValue("--parts") ?? "1,2,3,4,6,7").split(",").map((p) => Number(p.trim())))
 
 const settings = quick
   ? {
@@ -358,6 +361,7 @@ const observability: Array<{
 const ttft: Array<TtftRow> = []
 const routing: Array<RoutingRow> = []
 const scale: Array<ScaleRow> = []
+let workers: WorkersResult | undefined
 const idleRssKb: Record<string, number | null> = {}
 const peakRssUnderLoadKb: Record<string, number | null> = {}
 let scaleInfo: Record<string, unknown> = {}
@@ -687,6 +691,19 @@ const run = async () => {
     }
   }
   if (parts.has(6)) await observabilityCost(mock)
+  if (parts.has(7)) {
+    log("part 7: all cores (--workers)")
+    workers = await workersPart({
+      quick,
+      tmp,
+      gatewayCommand,
+      start,
+      stop,
+      config: gatewayConfig(mock.origin, { preferences: true, maxEntries: 10_000, ttlSeconds: 600 }),
+      log,
+      fail
+    })
+  }
   await stop(mock)
 }
 
@@ -983,6 +1000,26 @@ const report = () => {
       ])
     )
   ])
+  section("7. All cores: `--workers` (c=32, pinned path, median of interleaved runs; gateway not CPU-pinned)", workers === undefined ? [] : [
+    table(
+      ["variant", "req/s (median)", "vs workers=1"],
+      workers.summary.map((r) => [r.variant, fmt(r.medianRps), r.vsW1 === null ? "–" : `${fmt(r.vsW1, 2)}×`])
+    ),
+    "",
+    table(
+      ["variant", "sessions", "requests", "sessions with 2+ models", "requests per worker"],
+      workers.consistency.map((c) => [
+        c.variant,
+        fmt(c.sessions),
+        fmt(c.requests),
+        fmt(c.sessionsWithTwoModels),
+        Object.entries(c.requestsPerWorker).map(([w, n]) => `${w}: ${n}`).join(", ")
+      ])
+    ),
+    "",
+    `${cpuCount} CPUs shared by the workers, the primary, the mock upstream and the load generator: the 2-worker` +
+    " figure is bounded by the machine (on 2 cores the harness takes most of one), so read the ratio, not a 2×."
+  ])
   section("Failures", failures.map((f) => `- ${f.split("\n")[0]}`))
   out.push(`total ${elapsed()} s`)
   return { text: out.join("\n"), ratios }
@@ -1022,6 +1059,7 @@ const main = async () => {
     pinCache: { ...scaleInfo, rows: scale },
     memory: { idleRssKb, peakRssUnderLoadKb },
     observability: { runs: observability, summary: observabilitySummary() },
+    workers: workers ?? null,
     failures
   }
   mkdirSync(outDir, { recursive: true })

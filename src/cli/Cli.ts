@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import cluster from "node:cluster"
 import { existsSync, readFileSync } from "node:fs"
 import type { Command, Flag, Parsed } from "./CliArgs.js"
 import {
@@ -19,7 +20,9 @@ import {
   parseArgs,
   tooMany,
   urlFlag,
-  wholeNumber
+  wholeNumber,
+  workerEnv,
+  workersOf
 } from "./CliArgs.js"
 import { check } from "./CliCheck.js"
 import type { CliError } from "./CliError.js"
@@ -97,6 +100,7 @@ const commandHelp = (command: Command): string =>
 
 // The server stack is most of the start-up time; only `up` loads it (`route` loads the router the same way).
 const loadLive = Effect.promise(() => import("./CliUp.js"))
+const loadCluster = Effect.promise(() => import("./CliCluster.js"))
 
 const up = (parsed: Parsed) =>
   Effect.gen(function*() {
@@ -107,12 +111,23 @@ const up = (parsed: Parsed) =>
     const port = (yield* integerFlag(parsed, "port", 0, 65535, "up")) ??
       (fromEnv === undefined ? undefined : yield* wholeNumber(fromEnv, 0, 65535, "SWITCHYARD_PORT", "up"))
     // Load first so an invalid file is reported as such (exit 2) before anything starts.
+    const workers = yield* workersOf(parsed)
     const config = yield* loadConfig(configPath)
+    // A worker of `--workers N` runs this same command line; the variable set by its primary tells it apart.
+    const worker = cluster.isWorker ? yield* envString(workerEnv) : undefined
+    if (workers > 1 && cluster.isPrimary) {
+      const CliCluster = yield* loadCluster
+      return yield* CliCluster.run(withAccessLogDefault(config), { workers }).pipe(
+        Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })),
+        Effect.provide(JsonLogger.layer())
+      )
+    }
     const CliUp = yield* loadLive
     return yield* CliUp.serve(configPath, withAccessLogDefault(config), {
       port,
       host: parsed.flags.get("host"),
-      watch: !parsed.flags.has("no-watch")
+      watch: !parsed.flags.has("no-watch"),
+      worker
     }).pipe(
       Effect.mapError((error) => new CommandFailed({ message: `cannot start the gateway: ${error.message}` })),
       Effect.provide(JsonLogger.layer())

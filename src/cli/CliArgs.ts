@@ -2,6 +2,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { availableParallelism } from "node:os"
 import * as ConfigFile from "../config/ConfigFile.js"
 import { InvalidConfig, UsageError } from "./CliError.js"
 
@@ -54,12 +55,18 @@ const scopeFlag: Flag = { name: "scope", value: "S", help: "the session's scope 
 export const commands: ReadonlyArray<Command> = [
   {
     name: "up",
-    usage: ["switchyard [up] [config.yaml] [--port N] [--host H]"],
+    usage: ["switchyard [up] [config.yaml] [--port N] [--host H] [--workers N|auto]"],
     summary: "start the gateway (the default command)",
     flags: [
       configFlag,
       { name: "port", short: "p", value: "N", help: "listen port (default: $SWITCHYARD_PORT, else the config's port)" },
       { name: "host", value: "H", help: "listen address (default: the config's listener address)" },
+      {
+        name: "workers",
+        short: "w",
+        value: "N|auto",
+        help: "worker processes on the one port, sharing pins (default: $SWITCHYARD_WORKERS, else 1; auto = one per core)"
+      },
       {
         name: "no-watch",
         help: "do not reload when the config file changes (SIGHUP and the reload endpoint still do)"
@@ -158,6 +165,22 @@ export const integerFlag = (parsed: Parsed, name: string, min: number, max: numb
   const raw = parsed.flags.get(name)
   return raw === undefined ? Effect.succeed(undefined) : wholeNumber(raw, min, max, `--${name}`, command)
 }
+
+/** The environment variable carrying a worker's number (1..N; a replacement keeps the number it replaces). */
+export const workerEnv = "SWITCHYARD_WORKER"
+
+/** The largest `--workers`. */
+export const maxWorkers = 256
+
+/** `--workers N|auto` (else $SWITCHYARD_WORKERS, else 1); `auto` is the available parallelism. */
+export const workersOf = (parsed: Parsed) =>
+  Effect.gen(function*() {
+    const raw = parsed.flags.get("workers") ?? (yield* envString("SWITCHYARD_WORKERS"))
+    if (raw === undefined) return 1
+    if (raw.trim().toLowerCase() === "auto") return Math.min(maxWorkers, availableParallelism())
+    const what = parsed.flags.has("workers") ? "--workers" : "SWITCHYARD_WORKERS"
+    return yield* wholeNumber(raw, 1, maxWorkers, what, "up")
+  })
 
 /** An environment setting; set but empty counts as unset. */
 export const envString = (name: string) =>

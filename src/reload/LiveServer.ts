@@ -18,6 +18,8 @@ import * as ReloadEndpoint from "./ReloadEndpoint.js"
 export interface LiveAppOptions extends LiveOptions {
   readonly watch?: boolean | undefined
   readonly watchDebounceMs?: number | undefined
+  /** Set on every response as `x-switchyard-worker` (the worker's number under `switchyard up --workers N`). */
+  readonly worker?: string | undefined
 }
 
 /**
@@ -32,9 +34,14 @@ export const layerApp = (
     Effect.gen(function*() {
       const { app, service } = yield* make(path, options)
       const reloadEndpoint = ReloadEndpoint.make(service, yield* Effect.runtime<never>())
-      const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      const serve = (req: IncomingMessage, res: ServerResponse): void => {
         if (ReloadEndpoint.matches(req)) reloadEndpoint(req, res)
         else service.listener(req, res)
+      }
+      const worker = options.worker
+      const listener = worker === undefined ? serve : (req: IncomingMessage, res: ServerResponse): void => {
+        res.setHeader("x-switchyard-worker", worker)
+        serve(req, res)
       }
       if (options.watch !== false) yield* ConfigWatch.watch(path, service.reload, options.watchDebounceMs)
       return Context.make(LiveGateway, service).pipe(
