@@ -183,6 +183,8 @@ interface RssMark {
   readonly pins: number
   readonly rssMb: number
   readonly rssOverIdleMb: number
+  /** After three full GCs: the cache without the garbage the fill left in the heap. */
+  readonly settledRssMb: number
   readonly heapUsedMb: number
   readonly externalMb: number
 }
@@ -209,11 +211,13 @@ const rssAtScale = async (
       }))
     }
     const m = process.memoryUsage()
+    settle()
     out.push({
       sessionIds: mark,
       pins: Effect.runSync(cache.stats).size,
       rssMb: mb(m.rss),
       rssOverIdleMb: mb(m.rss - idle),
+      settledRssMb: mb(process.memoryUsage().rss),
       heapUsedMb: mb(m.heapUsed),
       externalMb: mb(m.external)
     })
@@ -225,18 +229,22 @@ const rssAtScale = async (
 const scaleMarks = quick ? [100_000, 150_000, 200_000, 300_000] : [1_000_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000]
 const scaleRss = await rssAtScale(scaleMarks)
 const atCapacity = scaleRss.marks.filter((m) => m.sessionIds >= 1.5 * Math.min(...scaleMarks))
-const flatness = atCapacity.length === 0
-  ? null
-  : Math.max(...atCapacity.map((m) => m.rssMb)) / Math.min(...atCapacity.map((m) => m.rssMb)) - 1
+const spreadOf = (xs: ReadonlyArray<number>) => xs.length === 0 ? null : Math.max(...xs) / Math.min(...xs) - 1
+const flatness = spreadOf(atCapacity.map((m) => m.rssMb))
+const settledFlatness = spreadOf(atCapacity.map((m) => m.settledRssMb))
 console.log(`RSS at scale (capacity ${maxEntries}; idle ${scaleRss.idleMb} MB before the cache existed):`)
 for (const m of scaleRss.marks) {
   console.log(
     `  ${String(m.sessionIds).padStart(9)} ids, ${String(m.pins).padStart(8)} pins: RSS ${m.rssMb} MB,` +
-      ` over idle ${m.rssOverIdleMb} MB (heap used ${m.heapUsedMb} MB, external ${m.externalMb} MB)`
+      ` over idle ${m.rssOverIdleMb} MB (heap used ${m.heapUsedMb} MB, external ${m.externalMb} MB);` +
+      ` after full GCs ${m.settledRssMb} MB`
   )
 }
 if (flatness !== null) {
-  console.log(`  RSS spread from ${atCapacity[0]!.sessionIds} ids on: ${(flatness * 100).toFixed(1)}% (max/min − 1)`)
+  console.log(
+    `  RSS spread from ${atCapacity[0]!.sessionIds} ids on: ${(flatness * 100).toFixed(1)}% (max/min − 1);` +
+      ` after full GCs ${((settledFlatness ?? NaN) * 100).toFixed(1)}%`
+  )
 }
 
 const rows: Array<Row> = []
@@ -301,7 +309,12 @@ fs.writeFileSync(
       timerOverheadNs: timerOverhead.medianNs,
       memoryMethod: "(Δ heapUsed + Δ external) / n while filling, keys and model strings allocated beforehand",
       rows,
-      rssAtScale: { ...scaleRss, capacity: maxEntries, spreadFromCapacityPct: flatness === null ? null : flatness * 100 }
+      rssAtScale: {
+        ...scaleRss,
+        capacity: maxEntries,
+        spreadFromCapacityPct: flatness === null ? null : flatness * 100,
+        settledSpreadFromCapacityPct: settledFlatness === null ? null : settledFlatness * 100
+      }
     },
     null,
     2
