@@ -1,6 +1,7 @@
 // `npm run bench`: the gateway's own reproducible overhead benchmark, on loopback, in one run.
 //
-// usage: tsx tools/bench.ts [--quick] [--out DIR] [--gateway-cmd "CMD ARGS"] [--parts 1,2,3,4,6,7] [--pins-fill proxy]
+// usage: tsx tools/bench.ts [--quick] [--out DIR] [--gateway-cmd "CMD ARGS"] [--parts 1,2,3,4,6,7,8] [--pins-fill proxy]
+//        [--gc-variants "--max-semi-space-size=32;--max-semi-space-size=64"]
 //
 // Starts, each in its own child process: a mock OpenAI upstream (tools/benchMockUpstream.ts), a bare node:http
 // baseline proxy doing the same JSON work (tools/benchBaseline.ts), and the gateway built from this checkout
@@ -8,7 +9,8 @@
 // generated configs. Where taskset works, proxies run on CPU 0 and the mock + load generator (this process) on CPU 1.
 // Measures: (1) proxy overhead json/stream at c=1 and c=32, (2) streaming time to first token, (3) routing decision
 // time per path, (4) the pin cache at scale, (5) memory, (6) the CPU cost of metrics + access log and of tracing
-// configured with sampling 0, (7) `--workers 1` vs `--workers 2` req/s and pin consistency (tools/benchWorkers.ts).
+// configured with sampling 0, (7) `--workers 1` vs `--workers 2` req/s and pin consistency (tools/benchWorkers.ts),
+// (8) tail latency and GC pauses (`--trace-gc`) in a 30 s c=32 run against the baseline (tools/benchGc.ts).
 // Prints tables and writes OUT/latest.json plus a timestamped
 // copy. Exits non-zero when any part failed to run (speed is never asserted).
 import { execFileSync } from "node:child_process"
@@ -16,6 +18,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import type { GcRow } from "./benchGc.js"
+import { gcPart } from "./benchGc.js"
 import type { LoadResult, ProbeSample, ServerProcess } from "./benchSupport.js"
 import type { WorkersResult } from "./benchWorkers.js"
 import { workersPart } from "./benchWorkers.js"
@@ -48,7 +52,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const outDir = resolve(argValue("--out") ?? "bench-results")
 const gatewayCmdArg = argValue("--gateway-cmd")
 const pinsFill = argValue("--pins-fill") === "proxy" ? "proxy" : "decision"
-const parts = new Set((argValue("--parts") ?? "1,2,3,4,6,7").split(",").map((p) => Number(p.trim())))
+const parts = new Set((argValue("--parts") ?? "1,2,3,4,6,7,8").split(",").map((p) => Number(p.trim())))
+// Part 8: V8 flag sets for extra gateway runs, separated by ";".
+const gcVariants = (argValue("--gc-variants") ?? "").split(";").map((v) => v.trim()).filter((v) => v.length > 0)
 
 const settings = quick
   ? {
@@ -77,7 +83,7 @@ const settings = quick
     startupWarm: 3_000,
     scaleWarmup: 20_000,
     scaleWindow: 20_000,
-    scaleMilestones: [10_000, 100_000, 1_000_000, 1_500_000, 2_000_000]
+    scaleMilestones: [10_000, 100_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000]
   }
 
 const cpuCount = availableParallelism()
@@ -191,8 +197,13 @@ const gatewayCommand = (): Array<string> => {
   return [process.execPath, main]
 }
 
-const start = async (name: string, command: ReadonlyArray<string>, cpu: number | undefined) => {
-  const server = await startServer(name, command, { cpu, cwd: root, timeoutMs: 60_000 })
+const start = async (
+  name: string,
+  command: ReadonlyArray<string>,
+  cpu: number | undefined,
+  onLine?: (line: string) => void
+) => {
+  const server = await startServer(name, command, { cpu, cwd: root, timeoutMs: 60_000, ...(onLine && { onLine }) })
   running.add(server)
   log(`${name} pid=${server.pid} ${server.origin}${cpu === undefined ? "" : ` cpu ${cpu}`}`)
   return server
@@ -362,6 +373,7 @@ const ttft: Array<TtftRow> = []
 const routing: Array<RoutingRow> = []
 const scale: Array<ScaleRow> = []
 let workers: WorkersResult | undefined
+let gcRows: Array<GcRow> = []
 const idleRssKb: Record<string, number | null> = {}
 const peakRssUnderLoadKb: Record<string, number | null> = {}
 let scaleInfo: Record<string, unknown> = {}
@@ -704,6 +716,7 @@ const run = async () => {
       fail
     })
   }
+  if (parts.has(8)) await tailLatency(mock)
   await stop(mock)
 }
 
@@ -768,6 +781,29 @@ const observabilityCost = async (mock: ServerProcess) => {
 }
 
 const round1 = (x: number | undefined) => round(x, 1)
+
+// Part 8 (tools/benchGc.ts): node flags go right after the node executable of each command.
+const withNodeFlags = (command: ReadonlyArray<string>, flags: ReadonlyArray<string>) =>
+  /(^|\/)node(\.exe)?$/.test(command[0] ?? "") ? [command[0]!, ...flags, ...command.slice(1)] : [...command]
+
+const tailLatency = async (mock: ServerProcess) => {
+  log("part 8: tail latency and GC at c=32")
+  const config = join(tmp, "gateway-gc.yaml")
+  writeFileSync(config, gatewayConfig(mock.origin, { preferences: false, maxEntries: 10_000, ttlSeconds: 600 }))
+  gcRows = await gcPart({
+    quick,
+    cpu: gatewayCpu,
+    variants: gcVariants,
+    baselineCommand: (flags) =>
+      withNodeFlags(tsxChild("tools/benchBaseline.ts", "--upstream", mock.origin, "--port", "0"), flags),
+    gatewayCommand: (flags) => [...withNodeFlags(gatewayCommand(), flags), "--config", config, "--port", "0"],
+    start,
+    stop,
+    body: bodies.json,
+    log,
+    fail
+  })
+}
 
 /** Median CPU µs/req per variant and mode, and each variant's change over `obs-off`. */
 const observabilitySummary = () => {
@@ -988,6 +1024,20 @@ const report = () => {
       names.map((n) => [n, mb(idleRssKb[n]), mb(peakRssUnderLoadKb[n])])
     )
   ])
+  const pinsAt = (ids: number) => scale.find((r) => r.sessionIds === ids)?.rssKb
+  const pinsRss0 = scaleInfo.rssAfterWarmupKb as number | null | undefined
+  const atCapacity = scale.filter((r) => r.sessionIds >= 1.5 * settings.scaleCapacity && r.rssKb !== null)
+  const spread = atCapacity.length < 2
+    ? null
+    : (Math.max(...atCapacity.map((r) => r.rssKb!)) / Math.min(...atCapacity.map((r) => r.rssKb!)) - 1) * 100
+  const at1M = pinsAt(settings.scaleCapacity)
+  section("5b. Memory targets", names.length === 0 && scale.length === 0 ? [] : [
+    `- idle RSS after start: ${["gateway", "gateway-routed", "gateway-pins"].map((n) => `${n} ${mb(idleRssKb[n])} MB`).join(", ")}`,
+    `- ${fmt(settings.scaleCapacity)} pins: RSS ${mb(at1M)} MB, ` +
+    `${at1M == null || pinsRss0 == null ? "–" : mb(at1M - pinsRss0)} MB over the session-less warm-up`,
+    `- RSS spread from ${fmt(1.5 * settings.scaleCapacity)} to ${fmt(atCapacity.at(-1)?.sessionIds)} session ids at` +
+    ` capacity ${fmt(settings.scaleCapacity)}: ${spread === null ? "–" : `${fmt(spread, 1)}%`} (max/min − 1)`
+  ])
   const obs = observabilitySummary()
   section("6. Observability cost (c=32, median of interleaved runs, CPU µs/req of the gateway)", observability.length === 0 ? [] : [
     table(
@@ -1019,6 +1069,48 @@ const report = () => {
     "",
     `${cpuCount} CPUs shared by the workers, the primary, the mock upstream and the load generator: the 2-worker` +
     " figure is bounded by the machine (on 2 cores the harness takes most of one), so read the ratio, not a 2×."
+  ])
+  section("8. Tail latency and GC pauses (json, c=32, `--trace-gc`, one process at a time)", gcRows.length === 0 ? [] : [
+    table(
+      [
+        "process",
+        "V8 flags",
+        "s",
+        "req/s",
+        "p50 µs",
+        "p99 µs",
+        "p99 vs baseline",
+        "Scavenge n / ms / max",
+        "Mark-Compact n / ms / max",
+        "MC ≥ 5 ms",
+        "RSS MB before / after"
+      ],
+      gcRows.map((r) => {
+        const kind = (k: string) => {
+          const v = Object.entries(r.gc.byKind).filter(([name]) => name.startsWith(k)).map(([, x]) => x)
+          if (v.length === 0) return "0"
+          const n = v.reduce((a, x) => a + x.count, 0)
+          const total = v.reduce((a, x) => a + x.totalMs, 0)
+          return `${n} / ${fmt(total, 1)} / ${fmt(Math.max(...v.map((x) => x.maxMs)), 2)}`
+        }
+        return [
+          r.target,
+          r.flags === "" ? "–" : r.flags,
+          String(r.seconds),
+          fmt(r.rps),
+          fmt(r.p50Us),
+          fmt(r.p99Us),
+          r.p99VsBaseline === null ? "–" : `${fmt(r.p99VsBaseline, 2)}×`,
+          kind("Scavenge"),
+          kind("Mark-"),
+          String(r.gc.markCompactsOver5Ms),
+          `${mb(r.rssBeforeKb)} / ${mb(r.rssAfterKb)}`
+        ]
+      })
+    ),
+    "",
+    "Targets (issue 16): p99 ≤ 1.5× the baseline's p99, no Mark-Compact pause ≥ 5 ms. Pauses are the main-thread" +
+    " pause `--trace-gc` prints first (incremental marking steps before a Mark-Compact are not in it)."
   ])
   section("Failures", failures.map((f) => `- ${f.split("\n")[0]}`))
   out.push(`total ${elapsed()} s`)
@@ -1058,6 +1150,7 @@ const main = async () => {
     routing,
     pinCache: { ...scaleInfo, rows: scale },
     memory: { idleRssKb, peakRssUnderLoadKb },
+    tailLatency: gcRows,
     observability: { runs: observability, summary: observabilitySummary() },
     workers: workers ?? null,
     failures

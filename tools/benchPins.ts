@@ -1,14 +1,16 @@
 /**
  * Measures the session pin cache at 10k, 100k and 1M pins (maxEntries = 1M).
  *
- *   npx tsx --expose-gc tools/benchPins.ts [--quick]
+ *   npx tsx --expose-gc tools/benchPins.ts [--quick] [--rss-only]
  *
  * Per size: median / p99 / max ns of `get` (get-and-touch, always a hit) and `put` (half existing keys, half new
  * keys; at 1M the new ones evict), each op timed alone with `process.hrtime.bigint()`. Three layers are measured:
  * the service ops run with `Effect.runSync` (what a caller pays), the same with an `Effect.fn` span around them,
  * and the raw `PinStore` calls. Memory per pin = Δ(heapUsed + external) / n across filling the cache, with the
  * keys and model strings allocated (and kept alive) before the first reading, so their bytes are not counted;
- * `external` holds the typed-array backing stores. Prints a table and writes bench-results/pins.json.
+ * `external` holds the typed-array backing stores. First, in the fresh process: RSS over idle with 1M pins and
+ * its spread from 1.5M to 3M distinct session ids at capacity 1M (`rssAtScale`). Prints tables and writes
+ * bench-results/pins.json.
  */
 import { Effect, Exit, Scope } from "effect"
 import { randomUUID } from "node:crypto"
@@ -18,6 +20,8 @@ import { fileURLToPath } from "node:url"
 import * as PinCache from "../src/pinning/PinCache.js"
 
 const quick = process.argv.includes("--quick")
+// Only the RSS-at-scale part (it runs first either way, so its idle reference is a fresh process).
+const scaleOnly = process.argv.includes("--rss-only")
 const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]
 const samples = quick ? 50_000 : 200_000
 const maxEntries = 1_000_000
@@ -169,8 +173,82 @@ const measure = async (n: number): Promise<Row> => {
   }
 }
 
+
+// RSS at scale: what the process holds for the pins, keys included, as the gateway holds them (a fresh key string
+// and a fresh origin object per put, like a decision under `switchyard up`). Marks are in distinct session ids sent
+// into a 1M-entry cache; RSS over idle is RSS − RSS before the cache existed; flatness compares the marks from 1.5M
+// on (at capacity, every new id evicts one).
+interface RssMark {
+  readonly sessionIds: number
+  readonly pins: number
+  readonly rssMb: number
+  readonly rssOverIdleMb: number
+  /** After three full GCs: the cache without the garbage the fill left in the heap. */
+  readonly settledRssMb: number
+  readonly heapUsedMb: number
+  readonly externalMb: number
+}
+
+const rssAtScale = async (
+  marks: ReadonlyArray<number>
+): Promise<{ readonly idleMb: number; readonly marks: Array<RssMark> }> => {
+  const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10
+  settle()
+  const idle = process.memoryUsage().rss
+  const scope = Effect.runSync(Scope.make())
+  const cache = Effect.runSync(
+    PinCache.make({ maxEntries, ttlSeconds: 3600, sweepIntervalSeconds: 3600 }).pipe(Scope.extend(scope))
+  )
+  const out: Array<RssMark> = []
+  let sent = 0
+  for (const mark of marks) {
+    for (; sent < mark; sent++) {
+      const i = sent
+      Effect.runSync(cache.put(sessionId(), {
+        model: models[i % models.length]!,
+        route: routes[i % routes.length]!,
+        origin: { generation: 1, provider: "openai", modelId: "gpt-4o" }
+      }))
+    }
+    const m = process.memoryUsage()
+    settle()
+    out.push({
+      sessionIds: mark,
+      pins: Effect.runSync(cache.stats).size,
+      rssMb: mb(m.rss),
+      rssOverIdleMb: mb(m.rss - idle),
+      settledRssMb: mb(process.memoryUsage().rss),
+      heapUsedMb: mb(m.heapUsed),
+      externalMb: mb(m.external)
+    })
+  }
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  return { idleMb: mb(idle), marks: out }
+}
+
+const scaleMarks = quick ? [100_000, 150_000, 200_000, 300_000] : [1_000_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000]
+const scaleRss = await rssAtScale(scaleMarks)
+const atCapacity = scaleRss.marks.filter((m) => m.sessionIds >= 1.5 * Math.min(...scaleMarks))
+const spreadOf = (xs: ReadonlyArray<number>) => xs.length === 0 ? null : Math.max(...xs) / Math.min(...xs) - 1
+const flatness = spreadOf(atCapacity.map((m) => m.rssMb))
+const settledFlatness = spreadOf(atCapacity.map((m) => m.settledRssMb))
+console.log(`RSS at scale (capacity ${maxEntries}; idle ${scaleRss.idleMb} MB before the cache existed):`)
+for (const m of scaleRss.marks) {
+  console.log(
+    `  ${String(m.sessionIds).padStart(9)} ids, ${String(m.pins).padStart(8)} pins: RSS ${m.rssMb} MB,` +
+      ` over idle ${m.rssOverIdleMb} MB (heap used ${m.heapUsedMb} MB, external ${m.externalMb} MB);` +
+      ` after full GCs ${m.settledRssMb} MB`
+  )
+}
+if (flatness !== null) {
+  console.log(
+    `  RSS spread from ${atCapacity[0]!.sessionIds} ids on: ${(flatness * 100).toFixed(1)}% (max/min − 1);` +
+      ` after full GCs ${((settledFlatness ?? NaN) * 100).toFixed(1)}%`
+  )
+}
+
 const rows: Array<Row> = []
-for (const n of sizes) rows.push(await measure(n))
+if (!scaleOnly) for (const n of sizes) rows.push(await measure(n))
 
 const us = (t: Timing) => `${(t.medianNs / 1000).toFixed(2)} / ${(t.p99Ns / 1000).toFixed(2)}`
 const pad = (s: string, w: number) => s.padStart(w)
@@ -230,7 +308,13 @@ fs.writeFileSync(
       maxEntries,
       timerOverheadNs: timerOverhead.medianNs,
       memoryMethod: "(Δ heapUsed + Δ external) / n while filling, keys and model strings allocated beforehand",
-      rows
+      rows,
+      rssAtScale: {
+        ...scaleRss,
+        capacity: maxEntries,
+        spreadFromCapacityPct: flatness === null ? null : flatness * 100,
+        settledSpreadFromCapacityPct: settledFlatness === null ? null : settledFlatness * 100
+      }
     },
     null,
     2

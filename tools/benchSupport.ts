@@ -130,7 +130,13 @@ const listeningLine = /listening on http:\/\/(\[[^\]]+\]|[^\s:"/]+):(\d+)/
 export const startServer = (
   name: string,
   command: ReadonlyArray<string>,
-  options: { readonly cpu: number | undefined; readonly cwd: string; readonly timeoutMs?: number }
+  options: {
+    readonly cpu: number | undefined
+    readonly cwd: string
+    readonly timeoutMs?: number
+    /** Every output line, as it arrives (e.g. to count `--trace-gc` lines). */
+    readonly onLine?: (line: string) => void
+  }
 ): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
     const argv = options.cpu === undefined ? [...command] : ["taskset", "-c", String(options.cpu), ...command]
@@ -166,6 +172,7 @@ export const startServer = (
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const line = buffered.slice(0, nl)
         buffered = buffered.slice(nl + 1)
+        options.onLine?.(line)
         lines.push(line)
         if (lines.length > 200) lines.shift()
         const m = listeningLine.exec(line)

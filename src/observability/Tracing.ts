@@ -1,8 +1,3 @@
-import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
-import * as OtelResource from "@effect/opentelemetry/Resource"
-import * as OtelTracer from "@effect/opentelemetry/Tracer"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { AlwaysOnSampler, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -86,23 +81,34 @@ export const layerOtlp = (options: {
   readonly serviceName: string
   readonly serviceVersion?: string | undefined
 }): Layer.Layer<Tracing> =>
-  Layer.effect(
-    Tracing,
-    Effect.map(OtelTracer.make, (tracer) => ({ tracer, sample: sampler(options.percent) }))
-  ).pipe(
-    Layer.provide(OtelTracer.layerTracer),
-    Layer.provide(Layer.unwrapEffect(Effect.sync(() =>
-      NodeSdk.layerTracerProvider(
-        new BatchSpanProcessor(new OTLPTraceExporter({ url: options.endpoint }), { scheduledDelayMillis: 500 }),
-        // Sampling is decided once per request before any span exists; spans that are made are exported.
-        { sampler: new AlwaysOnSampler(), shutdownTimeout: "3 seconds" }
-      )
-    ))),
-    Layer.provide(OtelResource.layer({
-      serviceName: options.serviceName,
-      ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion })
-    }))
-  )
+  // The OpenTelemetry SDK costs ~25 MB of heap once loaded: import it only when tracing is configured.
+  Layer.unwrapEffect(Effect.promise(async () => {
+    const [NodeSdk, OtelResource, OtelTracer, { OTLPTraceExporter }, { AlwaysOnSampler, BatchSpanProcessor }] =
+      await Promise.all([
+        import("@effect/opentelemetry/NodeSdk"),
+        import("@effect/opentelemetry/Resource"),
+        import("@effect/opentelemetry/Tracer"),
+        import("@opentelemetry/exporter-trace-otlp-http"),
+        import("@opentelemetry/sdk-trace-base")
+      ])
+    return Layer.effect(
+      Tracing,
+      Effect.map(OtelTracer.make, (tracer) => ({ tracer, sample: sampler(options.percent) }))
+    ).pipe(
+      Layer.provide(OtelTracer.layerTracer),
+      Layer.provide(Layer.unwrapEffect(Effect.sync(() =>
+        NodeSdk.layerTracerProvider(
+          new BatchSpanProcessor(new OTLPTraceExporter({ url: options.endpoint }), { scheduledDelayMillis: 500 }),
+          // Sampling is decided once per request before any span exists; spans that are made are exported.
+          { sampler: new AlwaysOnSampler(), shutdownTimeout: "3 seconds" }
+        )
+      ))),
+      Layer.provide(OtelResource.layer({
+        serviceName: options.serviceName,
+        ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion })
+      }))
+    )
+  }))
 
 const optionalString = (name: string) => Config.option(Config.nonEmptyString(name))
 

@@ -1,3 +1,5 @@
+import { PinKeys } from "./PinKeys.js"
+
 /**
  * The in-memory structure behind the pin cache: a typed-array LRU with O(1) get/put/remove and a creation-order log
  * for stable pagination, plus the pin records it stores. Plain synchronous code with no Effect in it; `PinCache`
@@ -48,10 +50,6 @@ export type PinCounter = "hits" | "misses" | "creations" | "evictions" | "expira
 
 const noSlot = -1
 const initialSlots = 1024
-const internLimit = 1024
-// A V8 Map throws "Map maximum size exceeded" once churn pushes it past 2^24 slots, which happens with more than
-// 2^23 live keys; capacities above this shard the key index so each Map stays far below that.
-const keysPerShard = 1 << 22
 
 // Slot record layouts: numbers and references are interleaved per slot so one pin sits in one or two cache lines.
 const numStride = 6
@@ -63,15 +61,10 @@ const seqField = 3
 const prevField = 4
 const nextField = 5
 const refStride = 3
-const keyField = 0
-const modelField = 1
-const routeField = 2
-
-const shardOf = (key: string, shards: number): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
-  return (h >>> 0) % shards
-}
+const modelField = 0
+const routeField = 1
+const originField = 2
+const none = -1
 
 const grownFloat = (from: Float64Array, size: number): Float64Array => {
   const to = new Float64Array(size)
@@ -84,6 +77,45 @@ const grownInt = (from: Int32Array, size: number): Int32Array => {
   to.set(from)
   return to
 }
+
+/**
+ * Values shared by many pins (model and route names, origins) under small integer ids, counted so an id is
+ * released with its last pin: route names can come from clients, so the table must not only grow.
+ */
+class Interned<A> {
+  private readonly ids = new Map<string, number>()
+  private readonly values: Array<A | undefined> = []
+  private readonly keys: Array<string> = []
+  private readonly free: Array<number> = []
+  private counts: Int32Array = new Int32Array(16)
+
+  acquire(key: string, value: A): number {
+    let id = this.ids.get(key)
+    if (id === undefined) {
+      id = this.free.pop() ?? this.values.length
+      if (id >= this.counts.length) this.counts = grownInt(this.counts, this.counts.length * 2)
+      this.ids.set(key, id)
+      this.values[id] = value
+      this.keys[id] = key
+    }
+    this.counts[id]++
+    return id
+  }
+
+  release(id: number): void {
+    if (id === none || --this.counts[id]! > 0) return
+    this.ids.delete(this.keys[id]!)
+    this.values[id] = undefined
+    this.keys[id] = ""
+    this.free.push(id)
+  }
+
+  get(id: number): A {
+    return this.values[id]!
+  }
+}
+
+const originKey = (origin: PinOrigin): string => `${origin.generation}\u0001${origin.provider}\u0001${origin.modelId}`
 
 /**
  * The in-memory structure behind `PinCache.layer`: O(1) get/put/remove, LRU order as a linked list over slot
@@ -99,12 +131,14 @@ export class PinStore {
   evictions = 0
   expirations = 0
 
-  private readonly shards: ReadonlyArray<Map<string, number>>
-  private readonly strings = new Map<string, string>()
+  // Everything per pin lives in typed arrays (no object per pin on the JS heap): the heap does not grow with the pins,
+  // and a full cache that keeps evicting makes no old-generation garbage.
+  private readonly keys: PinKeys
+  private readonly names = new Interned<string>()
+  private readonly origins = new Interned<PinOrigin>()
   private nums: Float64Array
-  private readonly refs: Array<string | null> = []
-  // Per slot; kept apart from `refs` so the string slots stay monomorphic.
-  private readonly origins: Array<PinOrigin | undefined> = []
+  // model, route and origin ids per slot (route and origin: -1 for none)
+  private refs: Int32Array
   private slots = 0
   private head = noSlot
   private tail = noSlot
@@ -123,9 +157,10 @@ export class PinStore {
   ) {
     this.capacity = options.maxEntries
     this.ttlMillis = options.ttlSeconds * 1000
-    this.shards = Array.from({ length: Math.ceil(options.maxEntries / keysPerShard) }, () => new Map())
     const slots = Math.min(initialSlots, options.maxEntries)
+    this.keys = new PinKeys(slots)
     this.nums = new Float64Array(slots * numStride)
+    this.refs = new Int32Array(slots * refStride)
     this.logSlots = new Int32Array(slots)
     this.logSeqs = new Float64Array(slots)
   }
@@ -138,10 +173,9 @@ export class PinStore {
   /** Get-and-touch; undefined when absent or expired (an expired pin is removed). */
   get(key: string, now: number): Pin | undefined {
     const t = this.tick(now)
-    const index = this.indexOf(key)
-    const slot = index.get(key)
-    if (slot !== undefined && this.expired(slot, t)) this.expire(slot, index)
-    else if (slot !== undefined) {
+    const slot = this.keys.find(key)
+    if (slot !== noSlot && this.expired(slot, t)) this.expire(slot)
+    else if (slot !== noSlot) {
       const at = slot * numStride
       this.nums[at + lastUsedAtField] = t
       this.nums[at + hitsField]++
@@ -156,40 +190,40 @@ export class PinStore {
   /** The live pin without touching it; an expired pin is removed. */
   peek(key: string, now: number): Pin | undefined {
     const t = this.tick(now)
-    const index = this.indexOf(key)
-    const slot = index.get(key)
-    if (slot === undefined) return undefined
+    const slot = this.keys.find(key)
+    if (slot === noSlot) return undefined
     if (!this.expired(slot, t)) return this.pinAt(slot)
-    this.expire(slot, index)
+    this.expire(slot)
     return undefined
   }
 
   /** Creates or replaces a pin; evicts the least recently used pin only when adding a new key at capacity. */
   put(key: string, target: PinTarget, now: number): Pin {
     const t = this.tick(now)
-    const index = this.indexOf(key)
-    let slot = index.get(key)
-    if (slot !== undefined && this.expired(slot, t)) {
-      this.expire(slot, index)
-      slot = undefined
+    let slot = this.keys.find(key)
+    if (slot !== noSlot && this.expired(slot, t)) {
+      this.expire(slot)
+      slot = noSlot
     }
-    if (slot === undefined) {
+    if (slot === noSlot) {
       if (this.count >= this.capacity) this.evictOne(t)
       slot = this.allocate()
       const seq = this.nextSeq++
-      this.refs[slot * refStride + keyField] = key
       this.nums[slot * numStride + seqField] = seq
       this.appendLog(slot, seq)
-      index.set(key, slot)
+      this.keys.insert(key, slot)
       this.count++
       this.linkTail(slot)
     } else {
       this.moveToTail(slot)
+      this.releaseRefs(slot)
     }
     const ref = slot * refStride
-    this.refs[ref + modelField] = this.intern(target.model)
-    this.refs[ref + routeField] = target.route === null ? null : this.intern(target.route)
-    this.origins[slot] = target.origin
+    this.refs[ref + modelField] = this.names.acquire(target.model, target.model)
+    this.refs[ref + routeField] = target.route === null ? none : this.names.acquire(target.route, target.route)
+    this.refs[ref + originField] = target.origin === undefined
+      ? none
+      : this.origins.acquire(originKey(target.origin), target.origin)
     const at = slot * numStride
     this.nums[at + createdAtField] = t
     this.nums[at + lastUsedAtField] = t
@@ -201,14 +235,13 @@ export class PinStore {
   /** Removes a pin; true when a live pin was removed. */
   remove(key: string, now: number): boolean {
     const t = this.tick(now)
-    const index = this.indexOf(key)
-    const slot = index.get(key)
-    if (slot === undefined) return false
+    const slot = this.keys.find(key)
+    if (slot === noSlot) return false
     if (this.expired(slot, t)) {
-      this.expire(slot, index)
+      this.expire(slot)
       return false
     }
-    this.drop(slot, index)
+    this.drop(slot)
     return true
   }
 
@@ -218,7 +251,7 @@ export class PinStore {
     let removed = 0
     // Idle TTL makes LRU order lastUsedAt order, so the expired pins are exactly a prefix of the list.
     while (removed < max && this.head !== noSlot && this.expired(this.head, t)) {
-      this.drop(this.head, this.indexOf(this.keyAt(this.head)))
+      this.drop(this.head)
       removed++
     }
     if (removed > 0) {
@@ -245,7 +278,7 @@ export class PinStore {
       if (this.nums[slot * numStride + seqField] !== seq || this.expired(slot, t)) continue
       if (items.length === limit) return { items, nextCursor: encodeCursor(last) }
       const pin = this.pinAt(slot)
-      items.push({ key: this.keyAt(slot), pin, expiresAt: pin.lastUsedAt + this.ttlMillis })
+      items.push({ key: this.keys.keyAt(slot), pin, expiresAt: pin.lastUsedAt + this.ttlMillis })
       last = seq
     }
     return { items, nextCursor: undefined }
@@ -261,14 +294,6 @@ export class PinStore {
     return now - this.nums[slot * numStride + lastUsedAtField]! >= this.ttlMillis
   }
 
-  private indexOf(key: string): Map<string, number> {
-    return this.shards.length === 1 ? this.shards[0]! : this.shards[shardOf(key, this.shards.length)]!
-  }
-
-  private keyAt(slot: number): string {
-    return this.refs[slot * refStride + keyField]!
-  }
-
   private count1(counter: "hits" | "misses" | "creations"): void {
     this[counter]++
     this.onCount(counter, 1)
@@ -277,48 +302,44 @@ export class PinStore {
   private pinAt(slot: number): Pin {
     const at = slot * numStride
     const ref = slot * refStride
-    const origin = this.origins[slot]
+    const route = this.refs[ref + routeField]!
+    const origin = this.refs[ref + originField]!
     const pin: Pin = {
-      model: this.refs[ref + modelField]!,
-      route: this.refs[ref + routeField]!,
+      model: this.names.get(this.refs[ref + modelField]!),
+      route: route === none ? null : this.names.get(route),
       createdAt: this.nums[at + createdAtField]!,
       lastUsedAt: this.nums[at + lastUsedAtField]!,
       hits: this.nums[at + hitsField]!
     }
-    return origin === undefined ? pin : { ...pin, origin }
+    return origin === none ? pin : { ...pin, origin: this.origins.get(origin) }
   }
 
-  private intern(s: string): string {
-    const known = this.strings.get(s)
-    if (known !== undefined) return known
-    if (this.strings.size >= internLimit) this.strings.clear()
-    this.strings.set(s, s)
-    return s
+  private releaseRefs(slot: number): void {
+    const ref = slot * refStride
+    this.names.release(this.refs[ref + modelField]!)
+    this.names.release(this.refs[ref + routeField]!)
+    this.origins.release(this.refs[ref + originField]!)
+    this.refs.fill(none, ref, ref + refStride)
   }
 
-  private expire(slot: number, index: Map<string, number>): void {
-    this.drop(slot, index)
+  private expire(slot: number): void {
+    this.drop(slot)
     this.expirations++
     this.onCount("expirations", 1)
   }
 
   private evictOne(now: number): void {
     const slot = this.head
-    const index = this.indexOf(this.keyAt(slot))
-    if (this.expired(slot, now)) return this.expire(slot, index)
-    this.drop(slot, index)
+    if (this.expired(slot, now)) return this.expire(slot)
+    this.drop(slot)
     this.evictions++
     this.onCount("evictions", 1)
   }
 
-  private drop(slot: number, index: Map<string, number>): void {
-    const ref = slot * refStride
-    index.delete(this.refs[ref + keyField]!)
+  private drop(slot: number): void {
+    this.keys.remove(slot)
     this.unlink(slot)
-    this.refs[ref + keyField] = ""
-    this.refs[ref + modelField] = ""
-    this.refs[ref + routeField] = null
-    this.origins[slot] = undefined
+    this.releaseRefs(slot)
     this.nums[slot * numStride + seqField] = 0
     this.nums[slot * numStride + nextField] = this.free
     this.free = slot
@@ -333,9 +354,11 @@ export class PinStore {
     }
     const slot = this.slots++
     if (slot * numStride === this.nums.length) {
-      this.nums = grownFloat(this.nums, Math.min(this.capacity, slot * 2) * numStride)
+      const slots = Math.min(this.capacity, slot * 2)
+      this.nums = grownFloat(this.nums, slots * numStride)
+      this.refs = grownInt(this.refs, slots * refStride)
+      this.keys.grow(slots)
     }
-    this.refs.push("", "", null)
     return slot
   }
 

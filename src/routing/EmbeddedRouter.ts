@@ -369,15 +369,18 @@ export const classify = (
   return { route: compiled.routes[best]!.name, confidence }
 }
 
+/** Loads the table and builds the router's methods outside any layer (for a router that loads on first use). */
+export const make = Effect.gen(function*() {
+  const vectors = yield* WordVectors.load()
+  return {
+    vectors,
+    compile: (routes: ReadonlyArray<RouteSpec>): CompiledRoutes => compileRoutes(vectors, routes),
+    classify
+  } as const
+})
+
 /** The embedded offline router: loads the word-vector table once; `compile` and `classify` are pure and fast. */
 export class EmbeddedRouter extends Effect.Service<EmbeddedRouter>()("switchyard/EmbeddedRouter", {
-  effect: Effect.gen(function*() {
-    const vectors = yield* WordVectors.load()
-    return {
-      vectors,
-      compile: (routes: ReadonlyArray<RouteSpec>): CompiledRoutes => compileRoutes(vectors, routes),
-      classify
-    } as const
-  }),
+  effect: make,
   dependencies: []
 }) {}

@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { buildRouterRequest, parseRouterOutput } from "./ArchRouterPrompt.js"
 import type { Turn } from "./Conversation.js"
-import { EmbeddedRouter } from "./EmbeddedRouter.js"
+import { classify, EmbeddedRouter, make as makeEmbeddedRouter } from "./EmbeddedRouter.js"
 import type { CompiledRoutes } from "./EmbeddedRouter.js"
 import { GatewayConfig } from "../config/GatewayConfig.js"
 import type { RoutePreference } from "../config/GatewayConfig.js"
@@ -66,13 +66,20 @@ const timed = <E>(
       }
   })
 
-/** The embedded offline router; compiled route sets are cached (config routes once, inline ones by content). */
-export const makeEmbedded = (threshold: number | undefined, warm: ReadonlyArray<RoutePreference> = []) =>
+interface Classifier {
+  readonly compile: (routes: ReadonlyArray<RoutePreference>) => CompiledRoutes
+  readonly classify: typeof classify
+}
+
+const makeEmbeddedWith = <E extends { readonly message: string }>(
+  load: Effect.Effect<Classifier, E>,
+  threshold: number | undefined,
+  warm: ReadonlyArray<RoutePreference>
+) =>
   Effect.gen(function*() {
-    const embedded = yield* EmbeddedRouter
     const compiled = new WeakMap<ReadonlyArray<RoutePreference>, CompiledRoutes>()
     const byContent = new Map<string, CompiledRoutes>()
-    const compile = (routes: ReadonlyArray<RoutePreference>): CompiledRoutes => {
+    const compile = (embedded: Classifier, routes: ReadonlyArray<RoutePreference>): CompiledRoutes => {
       const known = compiled.get(routes)
       if (known !== undefined) return known
       const key = JSON.stringify(routes.map((r) => [r.name, r.description, r.examples]))
@@ -87,23 +94,36 @@ export const makeEmbedded = (threshold: number | undefined, warm: ReadonlyArray<
       return c
     }
     // Compile the configured routes at startup, so the first request pays no compilation.
-    if (warm.length > 0) compile(warm)
+    if (warm.length > 0) compile(yield* load, warm)
     const decide = (routes: ReadonlyArray<RoutePreference>, turns: ReadonlyArray<Turn>) =>
       timed(
-        Effect.sync(() => {
-          const result = embedded.classify(compile(routes), turns, threshold)
-          return {
-            route: result.route,
-            models: modelsOf(routes, result.route),
-            confidence: result.confidence,
-            failed: false,
-            error: undefined
-          }
-        }),
-        () => "unreachable"
+        Effect.flatMap(load, (embedded) =>
+          Effect.sync(() => {
+            const result = embedded.classify(compile(embedded, routes), turns, threshold)
+            return {
+              route: result.route,
+              models: modelsOf(routes, result.route),
+              confidence: result.confidence,
+              failed: false,
+              error: undefined
+            }
+          })),
+        (e) => e.message
       )
     return Router.of({ kind: "embedded", decide })
   })
+
+/** The embedded offline router; compiled route sets are cached (config routes once, inline ones by content). */
+export const makeEmbedded = (threshold: number | undefined, warm: ReadonlyArray<RoutePreference> = []) =>
+  Effect.flatMap(EmbeddedRouter, (embedded) => makeEmbeddedWith(Effect.succeed(embedded), threshold, warm))
+
+/**
+ * The embedded router that loads its word vectors (~20 MB resident) on the first decision: for configs without
+ * routes, where only a request's inline `routing_preferences` ever needs it. A table that cannot be read fails
+ * those decisions (`router_error`, the request falls back) instead of the startup.
+ */
+export const makeEmbeddedLazy = (threshold: number | undefined) =>
+  Effect.flatMap(Effect.cached(makeEmbeddedRouter), (load) => makeEmbeddedWith(load, threshold, []))
 
 const contentOf = (reply: unknown): string | null => {
   if (typeof reply !== "object" || reply === null || !("choices" in reply) || !Array.isArray(reply.choices)) {
@@ -190,6 +210,8 @@ export const layerConfig: Layer.Layer<Router, WordVectorsLoadError, GatewayConfi
     const settings = config.routing.router
     return settings.type === "llm"
       ? layerLlm(settings)
+      : config.routingPreferences.length === 0
+      ? Layer.effect(Router, makeEmbeddedLazy(settings.threshold))
       : layerEmbedded(settings.threshold, config.routingPreferences).pipe(Layer.provide(EmbeddedRouter.Default))
   })
 )

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { EmbeddedRouter } from "../../src/routing/EmbeddedRouter.js"
 import type { RoutePreference } from "../../src/config/GatewayConfig.js"
-import { Router, layerEmbedded } from "../../src/routing/Router.js"
+import { Router, layerEmbedded, makeEmbeddedLazy } from "../../src/routing/Router.js"
 
 const routes: ReadonlyArray<RoutePreference> = [
   {
@@ -44,4 +44,28 @@ describe("Router (embedded)", () => {
       assert.deepStrictEqual(decision.models, [])
       assert.strictEqual(decision.reason, "no_match")
     }).pipe(Effect.provide(router)))
+})
+
+describe("Router (embedded, loaded on first use)", () => {
+  it.effect("decides inline routes exactly as the eagerly loaded router does", () =>
+    Effect.gen(function*() {
+      const lazy = yield* makeEmbeddedLazy(undefined)
+      const eager = yield* Effect.provide(Router, router)
+      for (
+        const content of [
+          "Write a Rust function that reverses a string",
+          "Book me a flight to Lisbon and a hotel near the river",
+          "thanks, that's all for today!"
+        ]
+      ) {
+        const turns = [{ role: "user" as const, content }]
+        const [a, b] = yield* Effect.all([lazy.decide(routes, turns), eager.decide(routes, turns)], {
+          concurrency: 2
+        })
+        assert.strictEqual(a.route, b.route)
+        assert.deepStrictEqual(a.models, b.models)
+        assert.strictEqual(a.confidence, b.confidence)
+        assert.isFalse(a.failed)
+      }
+    }))
 })
